@@ -1,0 +1,28 @@
+# Two commands for a fresh machine: `make run` serves the API, `make test` runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint migrate clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## serve on http://127.0.0.1:8080 (DEBUG=1 for reload and debug logs)
+	DEBUG=$(DEBUG) $(PY) app.py
+
+test: $(STAMP)  ## run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(PY) -m openapi_spec_validator openapi/api.yaml
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,82 @@
+"""The application factory; `app` is what ASGI servers import (`uvicorn app:app`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import connexion
+import uvicorn
+import yaml
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from starlette.concurrency import run_in_threadpool
+
+from settings import Settings
+from store.db import Database
+from web import logging as app_logging
+from web import problems
+from web.requests import RequestContext
+from web.routes import Routes
+from web.services import Services
+
+SPEC_DIR = Path(__file__).parent / "openapi"
+SPEC_FILE = "api.yaml"
+
+
+def load_spec() -> dict[str, Any]:
+    """The contract as a dict."""
+    spec: dict[str, Any] = yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text(encoding="utf-8"))
+    return spec
+
+
+def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
+    """Build the app; nothing touches the database or the log file until the app starts."""
+    settings = settings or Settings.from_env()
+    routes = Routes(load_spec())
+    services = Services(settings=settings, db=Database(settings.database_url), routes=routes)
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        app_logging.configure(settings)
+        await run_in_threadpool(services.start)
+        yield
+        services.stop()
+
+    app = connexion.FlaskApp(
+        __name__,
+        specification_dir=SPEC_DIR,
+        lifespan=lifespan,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
+    )
+    # OPTIONS is answered by the operations the spec declares, not by Flask's automatic handler.
+    app.app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    app.add_api(
+        SPEC_FILE,
+        strict_validation=True,
+        validate_responses=settings.validate_responses,
+    )
+    problems.install(app, routes, debug=settings.debug)
+    app.add_middleware(RequestContext, MiddlewarePosition.BEFORE_EXCEPTION, services=services)
+    return app
+
+
+def main() -> None:
+    """Serve on HOST:PORT; DEBUG=1 reloads on code changes and logs at debug level."""
+    settings = Settings.from_env()
+    uvicorn.run(
+        "app:app",
+        host=settings.host,
+        port=settings.port,
+        reload=settings.debug,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+app = create_app()
+
+if __name__ == "__main__":
+    main()

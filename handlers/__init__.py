@@ -1,0 +1,1 @@
+"""Thin functions named by the spec's operationIds: parse, call the domain, shape the response."""

@@ -1,0 +1,41 @@
+"""/echo: every HTTP method."""
+
+import flask
+
+from web import representations, services
+from web.bodies import describe_request
+from web.negotiation import no_content, respond
+
+
+def _echo() -> flask.Response:
+    return respond(representations.echo(describe_request()))
+
+
+def get_echo() -> flask.Response:
+    """Echo a GET."""
+    return _echo()
+
+
+def post_echo() -> flask.Response:
+    """Echo a POST."""
+    return _echo()
+
+
+def put_echo() -> flask.Response:
+    """Echo a PUT."""
+    return _echo()
+
+
+def patch_echo() -> flask.Response:
+    """Echo a PATCH."""
+    return _echo()
+
+
+def delete_echo() -> flask.Response:
+    """Echo a DELETE."""
+    return _echo()
+
+
+def options_echo() -> flask.Response:
+    """No body; `Allow` lists the methods of /echo."""
+    return no_content({"Allow": services.current().routes.allow_header("/echo")})

@@ -1,0 +1,39 @@
+"""/messages and /messages/{messageId}."""
+
+import flask
+
+from store import messages
+from web import representations, services
+from web.bodies import read_message
+from web.negotiation import no_content, respond
+
+
+def list_messages(limit: int = 20, cursor: str | None = None) -> flask.Response:
+    """A page of message metadata."""
+    page = messages.page(services.current().db, limit, cursor)
+    headers = {}
+    if page.next_cursor is not None:
+        headers["Link"] = f'<{representations.next_page_href("/messages", page, limit)}>; rel="next"'
+    return respond(representations.message_page(page, limit), headers=headers)
+
+
+def post_message() -> flask.Response:
+    """Store the body, whatever its declared media type."""
+    app = services.current()
+    incoming = read_message(app.settings.max_message_bytes)
+    info = messages.create(
+        app.db, media_type=incoming.media_type, content=incoming.content, filename=incoming.filename
+    )
+    location = {"Location": f"/messages/{info.id}"}
+    return respond(representations.message_receipt(incoming, info), status=201, headers=location)
+
+
+def get_message(messageId: int) -> flask.Response:  # noqa: N803 (the spec's parameter name)
+    """The stored content, byte for byte."""
+    return respond(representations.message_content(messages.get(services.current().db, messageId)))
+
+
+def delete_message(messageId: int) -> flask.Response:  # noqa: N803 (the spec's parameter name)
+    """Forget a message."""
+    messages.delete(services.current().db, messageId)
+    return no_content()

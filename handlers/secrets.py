@@ -1,0 +1,13 @@
+"""GET /secrets."""
+
+import flask
+
+from web import representations
+from web.negotiation import respond
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def get_secret() -> flask.Response:
+    """The secret, for any authenticated caller (the spec's security does the checking)."""
+    return respond(representations.secret(), headers=NO_STORE)

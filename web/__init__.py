@@ -1,0 +1,1 @@
+"""The HTTP layer's shared parts: problems, negotiation, security callbacks, request context."""

@@ -1,0 +1,95 @@
+"""Reading request bodies the spec declares but connexion leaves raw (text, binary, files)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import flask
+from connexion import context
+
+from errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+Kind = Literal["text", "json", "binary", "file"]
+KINDS: dict[str, Kind] = {
+    "text/plain": "text",
+    "application/json": "json",
+    "application/octet-stream": "binary",
+    "multipart/form-data": "file",
+}
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A request body to store: its bytes, media type, and how the tutorial echoes it."""
+
+    kind: Kind
+    media_type: str
+    content: bytes
+    filename: str | None = None
+    text: str | None = None
+
+
+def accepted_media_types() -> list[str]:
+    """The request media types the current operation's spec declares."""
+    request_body: dict[str, Any] = context.operation.request_body
+    return list(request_body.get("content", {}))
+
+
+def _decode_text(content: bytes, charset: str) -> str:
+    if charset.lower() not in {"utf-8", "utf8", "us-ascii"}:
+        raise UnsupportedMediaType(f"text/plain; charset={charset}", ["text/plain; charset=utf-8"])
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The text/plain body is not valid UTF-8.") from None
+
+
+def _check_size(size: int, limit: int) -> None:
+    if size == 0:
+        raise BadRequest("The body is empty; send the message to store.")
+    if size > limit:
+        raise PayloadTooLarge(f"The body has {size} bytes; at most {limit} are stored.")
+
+
+def read_message(max_bytes: int) -> IncomingMessage:
+    """The current request's body as a message; 400, 413 or 415 when it cannot be one."""
+    request = flask.request
+    kind = KINDS.get(request.mimetype)
+    if kind is None or request.mimetype not in accepted_media_types():
+        raise UnsupportedMediaType(request.mimetype, accepted_media_types())
+    if kind == "file":
+        upload = request.files.get("file")
+        if upload is None:
+            raise BadRequest("The multipart body has no `file` part.")
+        content = upload.read()
+        _check_size(len(content), max_bytes)
+        media_type = upload.mimetype or "application/octet-stream"
+        return IncomingMessage(kind, media_type, content, filename=upload.filename or "upload")
+    content = request.get_data()
+    _check_size(len(content), max_bytes)
+    if kind == "text":
+        text = _decode_text(content, request.mimetype_params.get("charset", "utf-8"))
+        return IncomingMessage(kind, "text/plain", content, text=text)
+    if kind == "json":
+        return IncomingMessage(kind, request.mimetype, content, text=json.dumps(request.get_json()))
+    return IncomingMessage(kind, request.mimetype, content)
+
+
+def describe_request() -> dict[str, Any]:
+    """The current request as the JSON echo shows it, with credentials redacted."""
+    request = flask.request
+    hidden = {"authorization", "proxy-authorization", "cookie"}
+    body = request.get_data()
+    return {
+        # HEAD is answered by the GET view; describing it as GET keeps GET's Content-Length.
+        "method": "GET" if request.method == "HEAD" else request.method,
+        "path": request.path,
+        "query": {key: request.args.getlist(key) for key in request.args},
+        "headers": {
+            key: "[redacted]" if key.lower() in hidden else value
+            for key, value in request.headers.items()
+        },
+        "body": body.decode("utf-8", "replace") if body else None,
+    }

@@ -1,0 +1,81 @@
+"""Every failure, ours or the framework's, rendered as RFC 9457 problem+json in one place."""
+
+from __future__ import annotations
+
+import http
+import json
+import logging
+import traceback
+from typing import Any
+
+from connexion import FlaskApp
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from starlette.exceptions import HTTPException
+from werkzeug.datastructures import Headers
+
+from errors import DomainError
+from web.routes import Routes
+
+PROBLEM_JSON = "application/problem+json"
+CHALLENGES = ('Basic realm="Example", charset="UTF-8"', 'Bearer realm="Example"')
+GENERIC_500 = "The server met an unexpected condition; the request id in X-Request-ID helps find it."
+
+logger = logging.getLogger("articles_api.problems")
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _parts(exc: Exception) -> tuple[int, str, str | None, dict[str, str]]:
+    """Status, title, detail and headers of any exception."""
+    if isinstance(exc, DomainError):
+        return exc.status, exc.title, exc.detail, dict(exc.headers)
+    if isinstance(exc, ProblemException):
+        return exc.status, exc.title or _phrase(exc.status), exc.detail, dict(exc.headers or {})
+    if isinstance(exc, HTTPException):
+        return exc.status_code, _phrase(exc.status_code), exc.detail, dict(exc.headers or {})
+    return 500, _phrase(500), None, {}
+
+
+def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
+    """Make every exception that reaches connexion's exception middleware a problem response."""
+
+    def render(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        status, title, detail, extra_headers = _parts(exc)
+        body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+        headers = Headers(extra_headers)
+        if status >= 500:
+            logger.error("unhandled %s", type(exc).__name__, exc_info=exc)
+            detail = "".join(traceback.format_exception(exc)) if debug else GENERIC_500
+        else:
+            logger.info("%s %s: %s", status, title, detail)
+        if detail:
+            body["detail"] = detail
+        if status == 401:
+            body["message"] = "Authenticate."
+            headers.remove("WWW-Authenticate")
+            for challenge in CHALLENGES:
+                headers.add("WWW-Authenticate", challenge)
+        if status == 404:
+            body["message"] = f"Not Found: {request.url}"
+        if status == 405:
+            headers["Allow"] = routes.allow_header(request.url.path)
+        hint = {"POST": "Accept-Post", "PATCH": "Accept-Patch"}.get(request.method)
+        if status == 415 and hint and hint not in headers:
+            accepted = routes.accepted_media_types(request.url.path, request.method)
+            headers[hint] = ", ".join(accepted)
+        return ConnexionResponse(
+            status_code=status,
+            mimetype=PROBLEM_JSON,
+            content_type=PROBLEM_JSON,
+            body=json.dumps(body),
+            headers=headers,
+        )
+
+    for exception_class in (DomainError, ProblemException, HTTPException, Exception):
+        app.add_error_handler(exception_class, render)

@@ -1,0 +1,160 @@
+"""How each resource looks in each media type the spec declares for it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from auth.authenticate import IssuedToken
+from store.articles import ArticleRecord
+from store.messages import MessageInfo, StoredMessage
+from store.pagination import Page
+from store.users import UserRecord
+from web.bodies import IncomingMessage
+from web.negotiation import ARTICLE_V2, JSON, TEXT, Representations
+
+API_LINKS = {
+    "self": "/",
+    "articles": "/articles",
+    "hello": "/hello",
+    "echo": "/echo",
+    "messages": "/messages",
+    "secrets": "/secrets",
+    "tokens": "/tokens",
+    "service-desc": "/openapi.json",
+    "service-doc": "/ui/",
+}
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _page_links(path: str, page: Page[Any], limit: int) -> dict[str, Any]:
+    links: dict[str, Any] = {"self": {"href": path}}
+    if page.next_cursor is not None:
+        links["next"] = {"href": next_page_href(path, page, limit)}
+    return links
+
+
+def next_page_href(path: str, page: Page[Any], limit: int) -> str:
+    """Where the page after this one is."""
+    return f"{path}?limit={limit}&cursor={page.next_cursor}"
+
+
+def index() -> Representations:
+    """The entry point: `Welcome`, or the resources' links."""
+    links = {name: {"href": href} for name, href in API_LINKS.items()}
+    return {TEXT: lambda: "Welcome", JSON: lambda: {"title": "Articles API", "links": links}}
+
+
+def _article_json(article: ArticleRecord) -> dict[str, Any]:
+    return {"id": article.id, "title": article.title, "body": article.body, "author": article.author}
+
+
+def _article_v2(article: ArticleRecord) -> dict[str, Any]:
+    return {
+        **_article_json(article),
+        "created_at": _timestamp(article.created_at),
+        "updated_at": _timestamp(article.updated_at),
+        "links": {
+            "self": {"href": f"/articles/{article.id}"},
+            "author": {"href": f"/users/{article.author_id}"},
+            "collection": {"href": "/articles"},
+        },
+    }
+
+
+def article(article: ArticleRecord) -> Representations:
+    """One article: the tutorial's text, JSON, or the v2 vendor type."""
+    return {
+        TEXT: lambda: f"You are reading {article.id}\n{article.title}\n\n{article.body}\n",
+        JSON: lambda: _article_json(article),
+        ARTICLE_V2: lambda: _article_v2(article),
+    }
+
+
+def article_page(page: Page[ArticleRecord], limit: int) -> Representations:
+    """A page of articles: the tutorial's text listing, or a JSON page with links."""
+    lines = "".join(f"{item.id}\t{item.title}\n" for item in page.items)
+    return {
+        TEXT: lambda: f"List of /articles\n{lines}",
+        JSON: lambda: {
+            "items": [_article_json(item) for item in page.items],
+            "links": _page_links("/articles", page, limit),
+        },
+    }
+
+
+def hello(name: str | None) -> Representations:
+    """The tutorial's greeting."""
+    return {
+        TEXT: lambda: f"Hello {name or 'John Doe'}",
+        JSON: lambda: {"hello": name or "world", "number": 3},
+    }
+
+
+def echo(description: dict[str, Any]) -> Representations:
+    """The tutorial's echo, or the whole request as JSON."""
+    return {TEXT: lambda: f"ECHO: {description['method']}\n", JSON: lambda: description}
+
+
+def _message_json(info: MessageInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "media_type": info.media_type,
+        "size": info.size,
+        "sha256": info.sha256,
+        "filename": info.filename,
+        "created_at": _timestamp(info.created_at),
+        "links": {"self": {"href": f"/messages/{info.id}"}},
+    }
+
+
+def message_receipt(incoming: IncomingMessage, info: MessageInfo) -> Representations:
+    """What POST /messages answers: the tutorial's line for each kind of body, or the metadata."""
+    lines = {
+        "text": lambda: f"Text Message: {incoming.text}",
+        "json": lambda: f"JSON Message: {incoming.text}",
+        "binary": lambda: "Binary message written!",
+        "file": lambda: f"File message written: {info.filename} ({info.size} bytes)",
+    }
+    return {TEXT: lines[incoming.kind], JSON: lambda: _message_json(info)}
+
+
+def message_content(message: StoredMessage) -> Representations:
+    """A stored message: its bytes in its own media type (text was checked to be UTF-8)."""
+    if message.info.media_type == TEXT:
+        return {TEXT: lambda: message.content.decode("utf-8")}
+    return {message.info.media_type: lambda: message.content}
+
+
+def message_page(page: Page[MessageInfo], limit: int) -> Representations:
+    """A page of message metadata."""
+    return {
+        JSON: lambda: {
+            "items": [_message_json(item) for item in page.items],
+            "links": _page_links("/messages", page, limit),
+        }
+    }
+
+
+def user_entry(user: UserRecord) -> Representations:
+    """The tutorial's `{"<id>": "<username>"}`."""
+    return {JSON: lambda: {str(user.id): user.username}}
+
+
+def secret() -> Representations:
+    """The tutorial's secret."""
+    return {TEXT: lambda: "Shhh this is top secret spy stuff!"}
+
+
+def issued_token(token: IssuedToken) -> Representations:
+    """A new token, as an OAuth 2.0-style token response."""
+    return {
+        JSON: lambda: {
+            "access_token": token.access_token,
+            "token_type": "Bearer",
+            "expires_in": token.expires_in,
+        }
+    }

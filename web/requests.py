@@ -1,0 +1,71 @@
+"""Per-request context: a request id, the app's services, and one log line per request."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from web.services import SCOPE_KEY, Services
+
+REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
+VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+access_log = logging.getLogger("articles_api.access")
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps every log record with the id of the request it belongs to."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            if VALID_REQUEST_ID.match(text):
+                return text
+    return uuid.uuid4().hex
+
+
+class RequestContext:
+    """ASGI middleware, outside connexion's exception handling so it sees every final status."""
+
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope[SCOPE_KEY] = self.services
+        request_id = _request_id(scope)
+        token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status: dict[str, Any] = {"code": 500}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            access_log.info(
+                "%s %s %s %.1fms", scope["method"], scope["path"], status["code"], elapsed_ms
+            )
+            REQUEST_ID.reset(token)

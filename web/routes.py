@@ -1,0 +1,44 @@
+"""The spec's paths and methods, for `Allow` headers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+class Routes:
+    """Which methods each path of the spec answers, and which media types each accepts."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self._routes: list[tuple[re.Pattern[str], dict[str, list[str]]]] = []
+        for template, item in spec.get("paths", {}).items():
+            accepts = {
+                method.upper(): list(operation.get("requestBody", {}).get("content", {}))
+                for method, operation in item.items()
+                if method in HTTP_METHODS
+            }
+            if "GET" in accepts:
+                accepts["HEAD"] = []
+            pattern = re.sub(r"\\\{[^}/]+\\\}", "[^/]+", re.escape(template))
+            self._routes.append((re.compile(f"^{pattern}$"), accepts))
+
+    def _match(self, path: str) -> dict[str, list[str]] | None:
+        for pattern, accepts in self._routes:
+            if pattern.match(path):
+                return accepts
+        return None
+
+    def allowed(self, path: str) -> list[str] | None:
+        """The methods this path answers, or None when the spec has no such path."""
+        accepts = self._match(path)
+        return None if accepts is None else sorted(accepts)
+
+    def accepted_media_types(self, path: str, method: str) -> list[str]:
+        """The request media types the spec declares for this path and method."""
+        return (self._match(path) or {}).get(method.upper(), [])
+
+    def allow_header(self, path: str) -> str:
+        """The `Allow` header value for a path of the spec."""
+        return ", ".join(self.allowed(path) or [])

@@ -1,0 +1,36 @@
+"""The callbacks the spec's security schemes name; they run before the handler, off the event loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion.lifecycle import ConnexionRequest
+from starlette.concurrency import run_in_threadpool
+
+from auth import authenticate
+from web.services import of_scope
+
+
+def _utf8(latin1: str) -> str:
+    """Undo connexion's latin-1 decoding of Basic credentials; RFC 7617 says UTF-8."""
+    raw = latin1.encode("latin-1")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return latin1
+
+
+async def check_basic(username: str, password: str, request: ConnexionRequest) -> dict[str, Any] | None:
+    """The caller behind HTTP Basic credentials, or None (401)."""
+    services = of_scope(request.scope)
+    principal = await run_in_threadpool(
+        authenticate.basic, services.db, services.passwords, _utf8(username), _utf8(password)
+    )
+    return None if principal is None else principal.as_token_info()
+
+
+async def check_bearer(token: str, request: ConnexionRequest) -> dict[str, Any] | None:
+    """The caller behind a Bearer token, or None (401)."""
+    services = of_scope(request.scope)
+    principal = await run_in_threadpool(authenticate.bearer, services.db, token)
+    return None if principal is None else principal.as_token_info()

@@ -1,0 +1,54 @@
+"""What handlers and security callbacks need, reachable from the request they serve."""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from connexion import context
+
+from auth.passwords import Passwords
+from settings import Settings
+from store import users
+from store.db import Database
+from web.routes import Routes
+
+SCOPE_KEY = "articles_api.services"
+
+
+@dataclass
+class Services:
+    """One app's settings, database and helpers; built once by create_app."""
+
+    settings: Settings
+    db: Database
+    routes: Routes
+    passwords: Passwords = field(default_factory=Passwords)
+
+    def start(self) -> None:
+        """Migrate the database and make sure the fixtures and the admin are in place."""
+        self.db.migrate()
+        users.ensure_fixtures(
+            self.db,
+            admin_username=self.settings.admin_username,
+            admin_password_matches=lambda stored: self.passwords.verify(
+                stored, self.settings.admin_password
+            ),
+            hash_admin_password=lambda: self.passwords.hash(self.settings.admin_password),
+        )
+
+    def stop(self) -> None:
+        """Release the database's connections."""
+        self.db.dispose()
+
+
+def of_scope(scope: MutableMapping[str, Any]) -> Services:
+    """The services of the app serving this ASGI scope."""
+    services: Services = scope[SCOPE_KEY]
+    return services
+
+
+def current() -> Services:
+    """The services of the app serving the current request."""
+    return of_scope(context.scope)
