@@ -72,7 +72,8 @@ def respond(
 
 
 def no_content(headers: Mapping[str, str] | None = None) -> flask.Response:
-    """A 204 with these headers."""
+    """A 204 with these headers, and no Content-Type since there is no content."""
     response = flask.Response(status=204)
+    del response.headers["Content-Type"]
     response.headers.update(headers or {})
     return response

@@ -53,7 +53,8 @@ def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
             logger.error("unhandled %s", type(exc).__name__, exc_info=exc)
             detail = "".join(traceback.format_exception(exc)) if debug else GENERIC_500
         else:
-            logger.info("%s %s: %s", status, title, detail)
+            # Not the detail: connexion's validation details echo the client's input.
+            logger.info("%s %s", status, title)
         if detail:
             body["detail"] = detail
         if status == 401:

@@ -8,6 +8,16 @@ from typing import Any
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
+def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local `$ref` (`#/components/...`) to what it names."""
+    while "$ref" in node:
+        target: Any = spec
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
 class Routes:
     """Which methods each path of the spec answers, and which media types each accepts."""
 
@@ -15,7 +25,7 @@ class Routes:
         self._routes: list[tuple[re.Pattern[str], dict[str, list[str]]]] = []
         for template, item in spec.get("paths", {}).items():
             accepts = {
-                method.upper(): list(operation.get("requestBody", {}).get("content", {}))
+                method.upper(): list(_resolve(spec, operation.get("requestBody", {})).get("content", {}))
                 for method, operation in item.items()
                 if method in HTTP_METHODS
             }

@@ -1,0 +1,55 @@
+"""GET /hello."""
+
+import pytest
+from starlette.testclient import TestClient
+
+SERVICE_DESC = '</openapi.json>; rel="service-desc"'
+
+
+def test_hello_greets_john_doe_by_default(client: TestClient) -> None:
+    response = client.get("/hello")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.text == "Hello John Doe"
+
+
+def test_hello_greets_by_name(client: TestClient) -> None:
+    assert client.get("/hello", params={"name": "Luis"}).text == "Hello Luis"
+
+
+def test_hello_json_is_the_tutorials_object_with_a_link(client: TestClient) -> None:
+    response = client.get("/hello", headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.text == '{"hello": "world", "number": 3}'
+    assert response.headers["link"] == SERVICE_DESC
+
+
+def test_hello_json_with_a_name(client: TestClient) -> None:
+    response = client.get("/hello", params={"name": "Luis"}, headers={"Accept": "application/json"})
+    assert response.json() == {"hello": "Luis", "number": 3}
+
+
+@pytest.mark.parametrize("query", ["name=", "name=" + "x" * 101])
+def test_hello_rejects_bad_query_with_a_problem(client: TestClient, query: str) -> None:
+    response = client.get(f"/hello?{query}")
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 400
+
+
+def test_unknown_query_parameters_are_ignored(client: TestClient) -> None:
+    assert client.get("/hello?nmae=Luis").text == "Hello John Doe"
+
+
+def test_hello_unsatisfiable_accept_is_406_listing_what_exists(client: TestClient) -> None:
+    response = client.get("/hello", headers={"Accept": "image/png"})
+    assert response.status_code == 406
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "text/plain, application/json" in response.json()["detail"]
+
+
+def test_accept_quality_values_are_honoured(client: TestClient) -> None:
+    accept = "text/plain;q=0.5, application/json"
+    assert client.get("/hello", headers={"Accept": accept}).json()["hello"] == "world"
+    assert client.get("/hello", headers={"Accept": "application/*"}).json()["number"] == 3

@@ -1,0 +1,125 @@
+"""/messages and /messages/{messageId}: bodies in several media types, stored byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from starlette.testclient import TestClient
+
+ACCEPT_POST = "text/plain, application/json, application/octet-stream, multipart/form-data"
+
+
+def test_text_message(client: TestClient) -> None:
+    response = client.post("/messages", content=b"Hello", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 201
+    assert response.headers["location"] == "/messages/1"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.text == "Text Message: Hello"
+    stored = client.get("/messages/1")
+    assert stored.status_code == 200
+    assert stored.headers["content-type"] == "text/plain; charset=utf-8"
+    assert stored.content == b"Hello"
+
+
+def test_json_message_is_echoed_with_json_dumps(client: TestClient) -> None:
+    raw = b'{"message":"Hello Data"}'
+    response = client.post("/messages", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 201
+    assert response.text == 'JSON Message: {"message": "Hello Data"}'
+    stored = client.get("/messages/1")
+    assert stored.headers["content-type"] == "application/json"
+    assert stored.content == raw
+
+
+def test_binary_message_round_trips_byte_for_byte(client: TestClient) -> None:
+    payload = bytes(range(256)) * 4
+    response = client.post("/messages", content=payload, headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == 201
+    assert response.text == "Binary message written!"
+    stored = client.get("/messages/1")
+    assert stored.headers["content-type"] == "application/octet-stream"
+    assert stored.content == payload
+
+
+def test_file_upload_names_the_file_and_its_size(client: TestClient) -> None:
+    payload = b"\x89PNG\r\n\x1a\n" + bytes(100)
+    response = client.post("/messages", files={"file": ("x.bin", payload, "application/octet-stream")})
+    assert response.status_code == 201
+    assert response.text == "File message written: x.bin (108 bytes)"
+    assert client.get("/messages/1").content == payload
+
+
+def test_json_accept_gets_the_metadata(client: TestClient) -> None:
+    response = client.post(
+        "/messages", content=b"Hello", headers={"Content-Type": "text/plain", "Accept": "application/json"}
+    )
+    assert response.status_code == 201
+    info = response.json()
+    assert info["id"] == 1
+    assert info["media_type"] == "text/plain"
+    assert info["size"] == 5
+    assert info["sha256"] == hashlib.sha256(b"Hello").hexdigest()
+    assert info["filename"] is None
+    assert info["links"] == {"self": {"href": "/messages/1"}}
+
+
+def test_unsupported_media_type_is_415_with_accept_post(client: TestClient) -> None:
+    response = client.post("/messages", content=b"<a/>", headers={"Content-Type": "application/xml"})
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["accept-post"] == ACCEPT_POST
+    assert response.json()["status"] == 415
+    assert client.get("/messages", headers={"Accept": "application/json"}).json()["items"] == []
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream", "application/json"])
+def test_empty_body_is_400_and_stores_nothing(client: TestClient, content_type: str) -> None:
+    response = client.post("/messages", content=b"", headers={"Content-Type": content_type})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert client.get("/messages").json()["items"] == []
+
+
+def test_missing_content_type_is_415(client: TestClient) -> None:
+    response = client.post("/messages", content=b"data")
+    assert response.status_code == 415
+    assert response.headers["accept-post"] == ACCEPT_POST
+    assert client.get("/messages").json()["items"] == []
+
+
+def test_text_must_be_utf8(client: TestClient) -> None:
+    response = client.post("/messages", content=b"\xff\xfe", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 400
+    other = client.post("/messages", content=b"abc", headers={"Content-Type": "text/plain; charset=latin-1"})
+    assert other.status_code == 415
+    assert client.get("/messages").json()["items"] == []
+
+
+def test_oversized_message_is_413(client: TestClient) -> None:
+    big = b"x" * (10 * 1024 * 1024 + 1)
+    response = client.post("/messages", content=big, headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert client.get("/messages").json()["items"] == []
+
+
+def test_list_and_delete(client: TestClient) -> None:
+    for text in (b"one", b"two"):
+        client.post("/messages", content=text, headers={"Content-Type": "text/plain"})
+    listing = client.get("/messages")
+    assert listing.status_code == 200
+    assert [item["id"] for item in listing.json()["items"]] == [1, 2]
+    deleted = client.delete("/messages/1")
+    assert deleted.status_code == 204
+    assert deleted.content == b""
+    assert client.get("/messages/1").status_code == 404
+    assert client.delete("/messages/1").status_code == 404
+    assert [item["id"] for item in client.get("/messages").json()["items"]] == [2]
+
+
+def test_stored_content_is_negotiated_against_its_own_type(client: TestClient) -> None:
+    client.post("/messages", content=b"\x00", headers={"Content-Type": "application/octet-stream"})
+    response = client.get("/messages/1", headers={"Accept": "application/json"})
+    assert response.status_code == 406
+    assert "application/octet-stream" in response.json()["detail"]

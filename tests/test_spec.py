@@ -1,0 +1,64 @@
+"""The contract itself: valid OpenAPI 3.0, and operationIds one-to-one with handler functions."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+from openapi_spec_validator import validate
+
+import handlers
+from app import load_spec
+from web.routes import HTTP_METHODS
+
+
+def operation_ids() -> list[str]:
+    spec = load_spec()
+    return [
+        operation["operationId"]
+        for item in spec["paths"].values()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+
+
+def handler_functions() -> set[str]:
+    names = set()
+    for module_info in pkgutil.iter_modules(handlers.__path__):
+        module = importlib.import_module(f"handlers.{module_info.name}")
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if function.__module__ == module.__name__ and not name.startswith("_"):
+                names.add(f"{module.__name__}.{name}")
+    return names
+
+
+def test_spec_is_valid_openapi_3_0() -> None:
+    spec = load_spec()
+    assert spec["openapi"].startswith("3.0.")
+    validate(spec)
+
+
+def test_every_operation_id_is_unique_and_names_a_handler() -> None:
+    ids = operation_ids()
+    assert len(ids) == len(set(ids))
+    assert set(ids) == handler_functions()
+
+
+def test_every_operation_has_summary_description_and_tags() -> None:
+    spec = load_spec()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                label = f"{method.upper()} {path}"
+                assert operation.get("summary"), label
+                assert operation.get("description"), label
+                assert operation.get("tags"), label
+
+
+def test_security_callbacks_resolve() -> None:
+    schemes = load_spec()["components"]["securitySchemes"]
+    for scheme in schemes.values():
+        dotted = scheme.get("x-basicInfoFunc") or scheme.get("x-bearerInfoFunc")
+        module, _, name = dotted.rpartition(".")
+        assert callable(getattr(importlib.import_module(module), name))

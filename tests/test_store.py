@@ -1,0 +1,91 @@
+"""Storage: migrations, fixtures, restarts, and settings."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect, select
+from starlette.testclient import TestClient
+
+from app import create_app
+from settings import Settings, SettingsError
+from store.db import Database, alembic_config
+from store.models import User
+from tests.conftest import basic
+
+
+def test_first_start_creates_the_tutorials_users(client: TestClient, settings: Settings) -> None:
+    db = Database(settings.database_url)
+    with db.read() as session:
+        rows = session.execute(select(User.id, User.username, User.role, User.password_hash)).all()
+    db.dispose()
+    assert [(r.id, r.username, r.role) for r in rows] == [
+        (1, "john", "user"),
+        (2, "steve", "user"),
+        (3, "bill", "user"),
+        (4, "admin", "admin"),
+    ]
+    admin_hash = rows[3].password_hash
+    assert admin_hash.startswith("$argon2id$")
+    assert "secret" not in admin_hash
+
+
+def test_a_second_start_keeps_the_data(settings: Settings, admin: dict[str, str]) -> None:
+    with create_app(settings).test_client() as client:
+        client.post("/articles", json={"title": "Kept", "body": "B"}, headers=admin)
+    with create_app(settings).test_client() as client:
+        assert client.get("/articles").text == "List of /articles\n1\tKept\n"
+        assert client.get("/users/4").json() == {"4": "admin"}
+        assert client.post("/articles", json={"title": "Next", "body": "B"}, headers=admin).json()["id"] == 2
+
+
+def test_a_changed_admin_password_takes_effect_on_restart(settings: Settings) -> None:
+    with create_app(settings).test_client():
+        pass
+    changed = dataclasses.replace(settings, admin_password="a-new-long-password")
+    with create_app(changed).test_client() as client:
+        assert client.get("/secrets", headers=basic("admin", "a-new-long-password")).status_code == 200
+        assert client.get("/secrets", headers=basic("admin", "secret")).status_code == 401
+
+
+def test_a_non_ascii_password_works(settings: Settings) -> None:
+    with create_app(dataclasses.replace(settings, admin_password="sécret✓")).test_client() as client:
+        assert client.get("/secrets", headers=basic("admin", "sécret✓")).status_code == 200
+
+
+def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
+    db = Database(database_url)
+    db.migrate()
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"users", "articles", "messages", "tokens", "alembic_version"} <= tables
+    db.migrate()
+    command.downgrade(alembic_config(database_url), "base")
+    assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+    db.dispose()
+
+
+def test_importing_the_app_touches_nothing(tmp_path: pytest.TempPathFactory) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/never/app.db", log_file=f"{tmp_path}/never.log")
+    create_app(settings)
+    assert not (tmp_path / "never").exists()  # type: ignore[operator]
+    assert not (tmp_path / "never.log").exists()  # type: ignore[operator]
+
+
+def test_settings_come_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {"DATABASE_URL": "postgresql+psycopg://x/y", "PORT": "9000", "DEBUG": "1", "LOG_FILE": "x.log"}
+    )
+    assert settings.database_url == "postgresql+psycopg://x/y"
+    assert settings.port == 9000
+    assert settings.debug is True
+    assert settings.log_level == "DEBUG"
+    assert settings.log_file == "x.log"
+    defaults = Settings.from_env({})
+    assert defaults.database_url == "sqlite:///./data/app.db"
+    assert defaults.port == 8080
+    assert defaults.debug is False
+    assert defaults.log_file == "app.log"
+    with pytest.raises(SettingsError, match="PORT"):
+        Settings.from_env({"PORT": "eighty"})
