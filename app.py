@@ -21,6 +21,7 @@ from web import problems
 from web.requests import RequestContext
 from web.routes import Routes
 from web.services import Services
+from web.validators import VALIDATORS
 
 SPEC_DIR = Path(__file__).parent / "openapi"
 SPEC_FILE = "api.yaml"
@@ -53,7 +54,9 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     )
     # OPTIONS is answered by the operations the spec declares, not by Flask's automatic handler.
     app.app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
-    app.add_api(SPEC_FILE, validate_responses=settings.validate_responses)
+    app.add_api(
+        SPEC_FILE, validate_responses=settings.validate_responses, validator_map=VALIDATORS
+    )
     problems.install(app, routes, debug=settings.debug)
     app.add_middleware(RequestContext, MiddlewarePosition.BEFORE_EXCEPTION, services=services)
     return app

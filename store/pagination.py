@@ -28,23 +28,23 @@ class Page(Generic[T]):
 
 
 def encode_cursor(last_id: int) -> str:
-    """The cursor of the page that starts after `last_id`."""
-    return base64.urlsafe_b64encode(f"after:{last_id}".encode()).decode().rstrip("=")
+    """The cursor of the page that starts after `last_id`: 8 bytes, base64url, 11 characters."""
+    return base64.urlsafe_b64encode(last_id.to_bytes(8, "big")).decode("ascii").rstrip("=")
 
 
 def decode_cursor(cursor: str | None) -> int:
-    """The id a cursor starts after (0 for the first page); BadRequest if we did not issue it."""
+    """The id a cursor starts after (0 for the first page).
+
+    Every string the spec's pattern admits is a position: a cursor we never issued still names
+    a place in the id order, so it gets a page (perhaps empty), never an error.
+    """
     if cursor is None:
         return 0
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        prefix, _, number = text.partition(":")
-        last_id = int(number) if prefix == "after" and number.isdigit() else -1
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        last_id = -1
-    if not 0 <= last_id <= MAX_ID:
-        raise BadRequest("The cursor is not one this service issued; take it from a `next` link.")
-    return last_id
+        position = int.from_bytes(base64.urlsafe_b64decode(cursor + "="), "big")
+    except (binascii.Error, ValueError):
+        raise BadRequest("The cursor is not one this service issued; take it from a `next` link.") from None
+    return min(position, MAX_ID)
 
 
 def paginate(rows: list[T], limit: int) -> Page[T]:

@@ -87,11 +87,18 @@ def test_json_page_has_items_and_links(client: TestClient, admin: dict[str, str]
     assert "next" not in second["links"]
 
 
-def test_a_forged_cursor_is_a_400_problem(client: TestClient) -> None:
+def test_a_malformed_cursor_is_a_400_problem(client: TestClient) -> None:
     response = client.get("/articles?cursor=bm9wZQ")
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
-    assert "cursor" in response.json()["detail"]
+    assert "`cursor`" in response.json()["detail"]
+
+
+def test_any_well_formed_cursor_is_a_position(client: TestClient, admin: dict[str, str]) -> None:
+    create(client, admin)
+    beyond = client.get("/articles?cursor=__________8", headers={"Accept": "application/json"})
+    assert beyond.status_code == 200
+    assert beyond.json()["items"] == []
 
 
 def test_unknown_article_is_404(client: TestClient) -> None:

@@ -60,3 +60,56 @@ def test_debug_mode_shows_the_traceback(settings: Settings, monkeypatch: pytest.
     detail = response.json()["detail"]
     assert "Traceback" in detail
     assert "database on fire" in detail
+
+
+def test_invalid_utf8_json_is_400_not_500(client: TestClient, admin: dict[str, str]) -> None:
+    response = client.post(
+        "/articles", content=b'{"title": "\xff"}', headers={**admin, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The JSON body is not valid UTF-8."
+
+
+def test_deeply_nested_json_is_400_not_500(client: TestClient) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = client.post("/messages", content=deep, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The JSON body is nested too deeply."
+    assert client.get("/messages").json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "content_type", ["multipart/form-data", "multipart/form-data; boundary=xyz"]
+)
+def test_broken_multipart_is_400_not_500(client: TestClient, content_type: str) -> None:
+    response = client.post("/messages", content=b"0", headers={"Content-Type": content_type})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_json_null_is_a_message_not_an_empty_body(client: TestClient) -> None:
+    response = client.post("/messages", content=b"null", headers={"Content-Type": "application/json"})
+    assert response.status_code == 201
+    assert response.text == "JSON Message: null"
+
+
+def test_json_null_article_is_rejected_by_its_schema(client: TestClient, admin: dict[str, str]) -> None:
+    response = client.post("/articles", content=b"null", headers={**admin, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The body breaks its `type` rule (object)."
+
+
+def test_validation_details_name_the_rule_not_the_input(client: TestClient, admin: dict[str, str]) -> None:
+    too_long = client.post("/articles", json={"title": "s3cr3t" * 40, "body": "b"}, headers=admin)
+    assert too_long.status_code == 400
+    assert too_long.json()["detail"] == "The body's field `title` breaks its `maxLength` rule (200)."
+    assert "s3cr3t" not in too_long.text
+    missing = client.post("/articles", json={"title": "t"}, headers=admin)
+    assert missing.json()["detail"] == "The body: `body` is a required property."
+    cursor = client.get("/articles?cursor=p4ssw0rd")
+    assert cursor.json()["detail"] == (
+        "The query parameter `cursor` breaks its `pattern` rule (^[A-Za-z0-9_-]{11}$)."
+    )
+    assert "p4ssw0rd" not in cursor.text
+    limit = client.get("/articles?limit=1000")
+    assert limit.json()["detail"] == "The query parameter `limit` breaks its `maximum` rule (100)."

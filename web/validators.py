@@ -1,0 +1,132 @@
+"""Connexion's request validation, with client mistakes kept 4xx and details kept short.
+
+Registered through connexion's `validator_map`. Connexion's own details echo the client's input
+and dump the schema; these name the field and the rule it breaks, never the value sent.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import BadRequestProblem
+from connexion.utils import is_null, is_nullable
+from connexion.validators import (
+    VALIDATOR_MAP,
+    JSONRequestBodyValidator,
+    MultiPartFormDataValidator,
+    ParameterValidator,
+)
+from jsonschema import Draft4Validator
+from jsonschema.exceptions import ValidationError
+from starlette.formparsers import MultiPartException
+from starlette.types import Scope
+
+RULES_WITH_A_LIMIT = {
+    "type", "format", "enum", "pattern", "minLength", "maxLength", "minimum", "maximum",
+    "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
+    "minProperties", "maxProperties",
+}  # fmt: skip
+
+
+def describe(error: ValidationError, subject: str) -> str:
+    """`subject` and the rule it breaks, with the rule's limit but never the offending value."""
+    if error.validator in ("required", "additionalProperties"):
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+        problem = error.message.replace("'", "`")
+        return f"{subject}{where}: {problem}."
+    path = ".".join(str(part) for part in error.path)
+    field = f"{subject}'s field `{path}`" if path else subject
+    if error.validator in RULES_WITH_A_LIMIT:
+        return f"{field} breaks its `{error.validator}` rule ({error.validator_value})."
+    return f"{field} does not match its schema (`{error.validator}`)."
+
+
+class ParameterErrors(ParameterValidator):
+    """Path, query, header and cookie parameters, with short details."""
+
+    @staticmethod
+    def validate_parameter(
+        parameter_type: str, value: t.Any, param: dict[str, t.Any], param_name: str | None = None
+    ) -> str | None:
+        if is_nullable(param) and is_null(value):
+            return None
+        if value is None:
+            if param.get("required"):
+                return f"The {parameter_type} parameter `{param['name']}` is required."
+            return None
+        schema = param.get("schema", param)
+        try:
+            Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER).validate(value)
+        except ValidationError as error:
+            return describe(error, f"The {parameter_type} parameter `{param['name']}`")
+        return None
+
+
+class _Empty:
+    """No body at all, as opposed to a JSON `null`."""
+
+
+EMPTY = _Empty()
+
+
+class JSONBodyValidator(JSONRequestBodyValidator):
+    """JSON bodies: invalid UTF-8 (connexion#1860) and runaway nesting are 400s, and a literal
+    `null` is checked against the schema instead of being mistaken for a missing body."""
+
+    async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
+        raw = b"".join([chunk async for chunk in stream])
+        if not raw:
+            return EMPTY
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise BadRequestProblem(detail="The JSON body is not valid UTF-8.") from None
+        except json.JSONDecodeError as error:
+            raise BadRequestProblem(detail=f"The body is not valid JSON: {error.msg}.") from None
+        except RecursionError:
+            raise BadRequestProblem(detail="The JSON body is nested too deeply.") from None
+
+    def _validate(self, body: t.Any) -> dict[str, t.Any] | None:
+        if body is EMPTY:
+            raise BadRequestProblem(detail="The request body must not be empty.")
+        try:
+            self._validator.validate(body)
+        except ValidationError as error:
+            raise BadRequestProblem(detail=describe(error, "The body")) from None
+        except RecursionError:
+            raise BadRequestProblem(detail="The JSON body is nested too deeply.") from None
+        return None
+
+
+class MultiPartBodyValidator(MultiPartFormDataValidator):
+    """multipart/form-data: a missing boundary or a broken part is a 400, not a 500."""
+
+    async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> dict[str, t.Any]:
+        try:
+            parsed: dict[str, t.Any] = await super()._parse(stream, scope)
+        except MultiPartException as error:
+            raise BadRequestProblem(detail=f"The multipart body is malformed: {error}") from None
+        return parsed
+
+    def _validate(self, body: t.Any) -> None:
+        if not isinstance(body, dict):
+            raise BadRequestProblem(detail="The multipart body must hold named parts.")
+        try:
+            self._validator.validate(body)
+        except ValidationError as error:
+            raise BadRequestProblem(detail=describe(error, "The body")) from None
+
+
+VALIDATORS = {
+    **VALIDATOR_MAP,
+    "parameter": ParameterErrors,
+    "body": MediaTypeDict(
+        {
+            **VALIDATOR_MAP["body"],
+            "*/*json": JSONBodyValidator,
+            "multipart/form-data": MultiPartBodyValidator,
+        }
+    ),
+}
