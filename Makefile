@@ -15,14 +15,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## serve on http://127.0.0.1:8080 (DEBUG=1 for reload and debug logs)
 	DEBUG=$(DEBUG) $(PY) app.py
 
-test: $(STAMP)  ## run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
+test: lint  ## lint, then every test (PostgreSQL too when TEST_DATABASE_URL is set)
 	$(PY) -m pytest
 
-lint: $(STAMP)
+lint: $(STAMP)  ## the spec validator, ruff and mypy
+	$(PY) -m openapi_spec_validator openapi/api.yaml
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
-	$(PY) -m openapi_spec_validator openapi/api.yaml
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -54,9 +54,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     )
     # OPTIONS is answered by the operations the spec declares, not by Flask's automatic handler.
     app.app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
-    app.add_api(
-        SPEC_FILE, validate_responses=settings.validate_responses, validator_map=VALIDATORS
-    )
+    app.add_api(SPEC_FILE, validate_responses=settings.validate_responses, validator_map=VALIDATORS)
     problems.install(app, routes, debug=settings.debug)
     app.add_middleware(RequestContext, MiddlewarePosition.BEFORE_EXCEPTION, services=services)
     return app

@@ -1,4 +1,4 @@
-"""The domain's exceptions: raised anywhere, rendered as problem+json in one place (web.problems)."""
+"""The domain's exceptions: raised anywhere, rendered as problem+json by web.problems."""
 
 from __future__ import annotations
 

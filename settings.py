@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-DEVELOPMENT_ADMIN_PASSWORD = "secret"
+DEVELOPMENT_ADMIN_PASSWORD = "secret"  # noqa: S105 (the tutorial's development default)
 
 
 class SettingsError(ValueError):

@@ -46,5 +46,7 @@ def issue_token(db: Database, principal: Principal, ttl_seconds: int) -> IssuedT
     """A new random token for the principal, valid for `ttl_seconds`."""
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + timedelta(seconds=ttl_seconds)
-    tokens.create(db, user_id=principal.user_id, token_hash=token_digest(token), expires_at=expires_at)
+    tokens.create(
+        db, user_id=principal.user_id, token_hash=token_digest(token), expires_at=expires_at
+    )
     return IssuedToken(access_token=token, expires_in=ttl_seconds)

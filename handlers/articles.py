@@ -15,7 +15,9 @@ def list_articles(limit: int = 20, cursor: str | None = None) -> flask.Response:
     page = articles.page(services.current().db, limit, cursor)
     headers = {}
     if page.next_cursor is not None:
-        headers["Link"] = f'<{representations.next_page_href("/articles", page, limit)}>; rel="next"'
+        headers["Link"] = (
+            f'<{representations.next_page_href("/articles", page, limit)}>; rel="next"'
+        )
     return respond(representations.article_page(page, limit), headers=headers)
 
 

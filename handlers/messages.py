@@ -13,7 +13,9 @@ def list_messages(limit: int = 20, cursor: str | None = None) -> flask.Response:
     page = messages.page(services.current().db, limit, cursor)
     headers = {}
     if page.next_cursor is not None:
-        headers["Link"] = f'<{representations.next_page_href("/messages", page, limit)}>; rel="next"'
+        headers["Link"] = (
+            f'<{representations.next_page_href("/messages", page, limit)}>; rel="next"'
+        )
     return respond(representations.message_page(page, limit), headers=headers)
 
 

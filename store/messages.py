@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from errors import NotFound
 from store.db import Database
@@ -76,21 +77,21 @@ def get(db: Database, message_id: int) -> StoredMessage:
 def page(db: Database, limit: int, cursor: str | None) -> Page[MessageInfo]:
     """Message metadata by ascending id, `limit` at a time, after the cursor's position."""
     after = decode_cursor(cursor)
-    columns = [Message.id, Message.media_type, Message.size, Message.sha256, Message.filename]
     query = (
-        select(*columns, Message.created_at)
+        select(Message)
+        .options(defer(Message.content))
         .where(Message.id > after)
         .order_by(Message.id)
         .limit(limit + 1)
     )
     with db.read() as session:
-        rows = [MessageInfo(*row) for row in session.execute(query)]
+        rows = [_info(row) for row in session.scalars(query)]
     return paginate(rows, limit)
 
 
 def delete(db: Database, message_id: int) -> None:
     """Delete the message with this id; NotFound if there is none."""
+    query = sql_delete(Message).where(Message.id == message_id).returning(Message.id)
     with db.write() as session:
-        result = session.execute(sql_delete(Message).where(Message.id == message_id))
-        if result.rowcount == 0:
+        if session.scalar(query) is None:
             raise NotFound(f"There is no message {message_id}.")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from store.types import Id, UTCDateTime, utcnow
 
+
 class Base(DeclarativeBase):
     """The declarative base of every table."""
 

@@ -43,7 +43,9 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         position = int.from_bytes(base64.urlsafe_b64decode(cursor + "="), "big")
     except (binascii.Error, ValueError):
-        raise BadRequest("The cursor is not one this service issued; take it from a `next` link.") from None
+        raise BadRequest(
+            "The cursor is not one this service issued; take it from a `next` link."
+        ) from None
     return min(position, MAX_ID)
 
 

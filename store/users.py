@@ -64,6 +64,8 @@ def ensure_fixtures(
                 session.flush()
         admin = session.scalars(select(User).where(User.username == admin_username)).one_or_none()
         if admin is None:
-            session.add(User(username=admin_username, role="admin", password_hash=hash_admin_password()))
+            session.add(
+                User(username=admin_username, role="admin", password_hash=hash_admin_password())
+            )
         elif not admin_password_matches(admin.password_hash):
             admin.password_hash = hash_admin_password()

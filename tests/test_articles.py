@@ -12,7 +12,9 @@ from tests.conftest import basic
 V2 = "application/vnd.example.v2+json"
 
 
-def create(client: TestClient, admin: dict[str, str], title: str = "Hello", body: str = "First article.") -> dict:
+def create(
+    client: TestClient, admin: dict[str, str], title: str = "Hello", body: str = "First article."
+) -> dict:
     response = client.post("/articles", json={"title": title, "body": body}, headers=admin)
     assert response.status_code == 201, response.text
     return response.json()
@@ -26,17 +28,26 @@ def test_empty_list_is_the_tutorials_line(client: TestClient) -> None:
 
 
 def test_admin_creates_an_article(client: TestClient, admin: dict[str, str]) -> None:
-    response = client.post("/articles", json={"title": "Hello", "body": "First article."}, headers=admin)
+    response = client.post(
+        "/articles", json={"title": "Hello", "body": "First article."}, headers=admin
+    )
     assert response.status_code == 201
     assert response.headers["location"] == "/articles/1"
     assert response.headers["content-type"] == "application/json"
-    assert response.json() == {"id": 1, "title": "Hello", "body": "First article.", "author": "admin"}
+    assert response.json() == {
+        "id": 1,
+        "title": "Hello",
+        "body": "First article.",
+        "author": "admin",
+    }
     stored = client.get("/articles/1", headers={"Accept": "application/json"}).json()
     assert stored == response.json()
 
 
 def test_create_answers_v2_when_asked(client: TestClient, admin: dict[str, str]) -> None:
-    response = client.post("/articles", json={"title": "T", "body": "B"}, headers={**admin, "Accept": V2})
+    response = client.post(
+        "/articles", json={"title": "T", "body": "B"}, headers={**admin, "Accept": V2}
+    )
     assert response.status_code == 201
     assert response.headers["content-type"] == V2
     assert response.json()["links"]["self"] == {"href": "/articles/1"}
@@ -115,7 +126,9 @@ def test_non_integer_id_is_a_404_problem(client: TestClient, path: str) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
-@pytest.mark.parametrize("article_id", ["0", "-1", "9223372036854775808", "99999999999999999999999"])
+@pytest.mark.parametrize(
+    "article_id", ["0", "-1", "9223372036854775808", "99999999999999999999999"]
+)
 def test_out_of_range_id_is_400_not_500(client: TestClient, article_id: str) -> None:
     response = client.get(f"/articles/{article_id}")
     assert response.status_code in (400, 404)
@@ -129,7 +142,9 @@ def test_anonymous_cannot_create(client: TestClient) -> None:
 
 
 def test_wrong_password_cannot_create(client: TestClient) -> None:
-    response = client.post("/articles", json={"title": "T", "body": "B"}, headers=basic("admin", "nope"))
+    response = client.post(
+        "/articles", json={"title": "T", "body": "B"}, headers=basic("admin", "nope")
+    )
     assert response.status_code == 401
     assert client.get("/articles").text == "List of /articles\n"
 

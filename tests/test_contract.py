@@ -1,4 +1,4 @@
-"""Schemathesis against the app in-process: every operation, every default check, responses validated."""
+"""Schemathesis against the app in-process: every operation, every default check."""
 
 from __future__ import annotations
 

@@ -61,7 +61,9 @@ def test_echo_refuses_an_undeclared_media_type(client: TestClient) -> None:
     response = client.post("/echo", content=b"<x/>", headers={"Content-Type": "application/xml"})
     assert response.status_code == 415
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.headers["accept-post"] == "text/plain, application/json, application/octet-stream"
+    assert (
+        response.headers["accept-post"] == "text/plain, application/json, application/octet-stream"
+    )
 
 
 def test_unknown_method_is_405_with_the_full_allow(client: TestClient) -> None:

@@ -38,7 +38,9 @@ def test_malformed_json_is_a_400_problem(client: TestClient, admin: dict[str, st
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_500_is_a_problem_without_internals(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_500_is_a_problem_without_internals(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(users, "get", explode)
     response = client.get("/users/1")
     assert response.status_code == 500
@@ -47,10 +49,14 @@ def test_500_is_a_problem_without_internals(client: TestClient, monkeypatch: pyt
     assert problem["status"] == 500
     assert "internal detail" not in response.text
     assert "Traceback" not in response.text
-    assert response.headers["x-request-id"] in problem["detail"] or "X-Request-ID" in problem["detail"]
+    assert (
+        response.headers["x-request-id"] in problem["detail"] or "X-Request-ID" in problem["detail"]
+    )
 
 
-def test_debug_mode_shows_the_traceback(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_debug_mode_shows_the_traceback(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(users, "get", explode)
     app = create_app(dataclasses.replace(settings, debug=True))
     with app.test_client() as client:
@@ -64,7 +70,9 @@ def test_debug_mode_shows_the_traceback(settings: Settings, monkeypatch: pytest.
 
 def test_invalid_utf8_json_is_400_not_500(client: TestClient, admin: dict[str, str]) -> None:
     response = client.post(
-        "/articles", content=b'{"title": "\xff"}', headers={**admin, "Content-Type": "application/json"}
+        "/articles",
+        content=b'{"title": "\xff"}',
+        headers={**admin, "Content-Type": "application/json"},
     )
     assert response.status_code == 400
     assert response.json()["detail"] == "The JSON body is not valid UTF-8."
@@ -88,21 +96,31 @@ def test_broken_multipart_is_400_not_500(client: TestClient, content_type: str) 
 
 
 def test_json_null_is_a_message_not_an_empty_body(client: TestClient) -> None:
-    response = client.post("/messages", content=b"null", headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/messages", content=b"null", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 201
     assert response.text == "JSON Message: null"
 
 
-def test_json_null_article_is_rejected_by_its_schema(client: TestClient, admin: dict[str, str]) -> None:
-    response = client.post("/articles", content=b"null", headers={**admin, "Content-Type": "application/json"})
+def test_json_null_article_is_rejected_by_its_schema(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    response = client.post(
+        "/articles", content=b"null", headers={**admin, "Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["detail"] == "The body breaks its `type` rule (object)."
 
 
-def test_validation_details_name_the_rule_not_the_input(client: TestClient, admin: dict[str, str]) -> None:
+def test_validation_details_name_the_rule_not_the_input(
+    client: TestClient, admin: dict[str, str]
+) -> None:
     too_long = client.post("/articles", json={"title": "s3cr3t" * 40, "body": "b"}, headers=admin)
     assert too_long.status_code == 400
-    assert too_long.json()["detail"] == "The body's field `title` breaks its `maxLength` rule (200)."
+    assert (
+        too_long.json()["detail"] == "The body's field `title` breaks its `maxLength` rule (200)."
+    )
     assert "s3cr3t" not in too_long.text
     missing = client.post("/articles", json={"title": "t"}, headers=admin)
     assert missing.json()["detail"] == "The body: `body` is a required property."

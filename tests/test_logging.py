@@ -49,7 +49,11 @@ def test_credentials_never_reach_the_log(client: TestClient, settings: Settings)
     client.get("/secrets", headers=basic("admin", "hunter2-wrong"))
     client.get(f"/secrets?access_token={token}")
     client.post("/echo", headers={"Cookie": "session=cookie-secret"}, content=b"x")
-    client.post("/articles", json={"title": "", "body": "password=body-secret"}, headers=basic("admin", "secret"))
+    client.post(
+        "/articles",
+        json={"title": "", "body": "password=body-secret"},
+        headers=basic("admin", "secret"),
+    )
     log = Path(settings.log_file).read_text(encoding="utf-8")
     for secret in (token, "hunter2-wrong", "cookie-secret", "body-secret", "YWRtaW46c2VjcmV0"):
         assert secret not in log

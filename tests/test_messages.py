@@ -34,7 +34,9 @@ def test_json_message_is_echoed_with_json_dumps(client: TestClient) -> None:
 
 def test_binary_message_round_trips_byte_for_byte(client: TestClient) -> None:
     payload = bytes(range(256)) * 4
-    response = client.post("/messages", content=payload, headers={"Content-Type": "application/octet-stream"})
+    response = client.post(
+        "/messages", content=payload, headers={"Content-Type": "application/octet-stream"}
+    )
     assert response.status_code == 201
     assert response.text == "Binary message written!"
     stored = client.get("/messages/1")
@@ -44,7 +46,9 @@ def test_binary_message_round_trips_byte_for_byte(client: TestClient) -> None:
 
 def test_file_upload_names_the_file_and_its_size(client: TestClient) -> None:
     payload = b"\x89PNG\r\n\x1a\n" + bytes(100)
-    response = client.post("/messages", files={"file": ("x.bin", payload, "application/octet-stream")})
+    response = client.post(
+        "/messages", files={"file": ("x.bin", payload, "application/octet-stream")}
+    )
     assert response.status_code == 201
     assert response.text == "File message written: x.bin (108 bytes)"
     assert client.get("/messages/1").content == payload
@@ -52,7 +56,9 @@ def test_file_upload_names_the_file_and_its_size(client: TestClient) -> None:
 
 def test_json_accept_gets_the_metadata(client: TestClient) -> None:
     response = client.post(
-        "/messages", content=b"Hello", headers={"Content-Type": "text/plain", "Accept": "application/json"}
+        "/messages",
+        content=b"Hello",
+        headers={"Content-Type": "text/plain", "Accept": "application/json"},
     )
     assert response.status_code == 201
     info = response.json()
@@ -65,7 +71,9 @@ def test_json_accept_gets_the_metadata(client: TestClient) -> None:
 
 
 def test_unsupported_media_type_is_415_with_accept_post(client: TestClient) -> None:
-    response = client.post("/messages", content=b"<a/>", headers={"Content-Type": "application/xml"})
+    response = client.post(
+        "/messages", content=b"<a/>", headers={"Content-Type": "application/xml"}
+    )
     assert response.status_code == 415
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["accept-post"] == ACCEPT_POST
@@ -73,7 +81,9 @@ def test_unsupported_media_type_is_415_with_accept_post(client: TestClient) -> N
     assert client.get("/messages", headers={"Accept": "application/json"}).json()["items"] == []
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream", "application/json"])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/octet-stream", "application/json"]
+)
 def test_empty_body_is_400_and_stores_nothing(client: TestClient, content_type: str) -> None:
     response = client.post("/messages", content=b"", headers={"Content-Type": content_type})
     assert response.status_code == 400
@@ -91,14 +101,18 @@ def test_missing_content_type_is_415(client: TestClient) -> None:
 def test_text_must_be_utf8(client: TestClient) -> None:
     response = client.post("/messages", content=b"\xff\xfe", headers={"Content-Type": "text/plain"})
     assert response.status_code == 400
-    other = client.post("/messages", content=b"abc", headers={"Content-Type": "text/plain; charset=latin-1"})
+    other = client.post(
+        "/messages", content=b"abc", headers={"Content-Type": "text/plain; charset=latin-1"}
+    )
     assert other.status_code == 415
     assert client.get("/messages").json()["items"] == []
 
 
 def test_oversized_message_is_413(client: TestClient) -> None:
     big = b"x" * (10 * 1024 * 1024 + 1)
-    response = client.post("/messages", content=big, headers={"Content-Type": "application/octet-stream"})
+    response = client.post(
+        "/messages", content=big, headers={"Content-Type": "application/octet-stream"}
+    )
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     assert client.get("/messages").json()["items"] == []

@@ -48,7 +48,9 @@ def test_secret_with_basic(client: TestClient, admin: dict[str, str]) -> None:
         {"Authorization": "Basic"},
     ],
 )
-def test_secret_without_valid_credentials_is_challenged(client: TestClient, headers: dict[str, str]) -> None:
+def test_secret_without_valid_credentials_is_challenged(
+    client: TestClient, headers: dict[str, str]
+) -> None:
     assert_challenged(client.get("/secrets", headers=headers))
 
 
@@ -58,7 +60,9 @@ def test_unknown_user_and_wrong_password_get_the_same_body(client: TestClient) -
     assert unknown == wrong
 
 
-def test_token_is_issued_once_and_works_as_bearer(client: TestClient, admin: dict[str, str]) -> None:
+def test_token_is_issued_once_and_works_as_bearer(
+    client: TestClient, admin: dict[str, str]
+) -> None:
     issued = client.post("/tokens", headers=admin)
     assert issued.status_code == 201
     assert issued.headers["cache-control"] == "no-store"
@@ -71,7 +75,9 @@ def test_token_is_issued_once_and_works_as_bearer(client: TestClient, admin: dic
     assert response.text == SECRET
 
 
-def test_tokens_are_stored_only_as_hashes(client: TestClient, admin: dict[str, str], settings: Settings) -> None:
+def test_tokens_are_stored_only_as_hashes(
+    client: TestClient, admin: dict[str, str], settings: Settings
+) -> None:
     token = client.post("/tokens", headers=admin).json()["access_token"]
     db = Database(settings.database_url)
     with db.read() as session:
@@ -82,7 +88,9 @@ def test_tokens_are_stored_only_as_hashes(client: TestClient, admin: dict[str, s
     assert len(stored[0]) == 64
 
 
-def test_an_expired_token_is_refused(client: TestClient, admin: dict[str, str], settings: Settings) -> None:
+def test_an_expired_token_is_refused(
+    client: TestClient, admin: dict[str, str], settings: Settings
+) -> None:
     token = client.post("/tokens", headers=admin).json()["access_token"]
     db = Database(settings.database_url)
     with db.write() as session:
@@ -101,5 +109,8 @@ def test_user_without_password_cannot_log_in(client: TestClient) -> None:
 
 def test_non_ascii_password_never_500s(client: TestClient) -> None:
     assert_challenged(client.get("/secrets", headers=basic("admin", "sécret✓")))
-    latin1 = {"Authorization": "Basic " + __import__("base64").b64encode("admin:s\xe9".encode("latin-1")).decode()}
+    latin1 = {
+        "Authorization": "Basic "
+        + __import__("base64").b64encode("admin:s\xe9".encode("latin-1")).decode()
+    }
     assert_challenged(client.get("/secrets", headers=latin1))

@@ -38,7 +38,12 @@ def test_a_second_start_keeps_the_data(settings: Settings, admin: dict[str, str]
     with create_app(settings).test_client() as client:
         assert client.get("/articles").text == "List of /articles\n1\tKept\n"
         assert client.get("/users/4").json() == {"4": "admin"}
-        assert client.post("/articles", json={"title": "Next", "body": "B"}, headers=admin).json()["id"] == 2
+        assert (
+            client.post("/articles", json={"title": "Next", "body": "B"}, headers=admin).json()[
+                "id"
+            ]
+            == 2
+        )
 
 
 def test_a_changed_admin_password_takes_effect_on_restart(settings: Settings) -> None:
@@ -46,12 +51,16 @@ def test_a_changed_admin_password_takes_effect_on_restart(settings: Settings) ->
         pass
     changed = dataclasses.replace(settings, admin_password="a-new-long-password")
     with create_app(changed).test_client() as client:
-        assert client.get("/secrets", headers=basic("admin", "a-new-long-password")).status_code == 200
+        assert (
+            client.get("/secrets", headers=basic("admin", "a-new-long-password")).status_code == 200
+        )
         assert client.get("/secrets", headers=basic("admin", "secret")).status_code == 401
 
 
 def test_a_non_ascii_password_works(settings: Settings) -> None:
-    with create_app(dataclasses.replace(settings, admin_password="sécret✓")).test_client() as client:
+    with create_app(
+        dataclasses.replace(settings, admin_password="sécret✓")
+    ).test_client() as client:
         assert client.get("/secrets", headers=basic("admin", "sécret✓")).status_code == 200
 
 
@@ -67,7 +76,9 @@ def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
 
 
 def test_importing_the_app_touches_nothing(tmp_path: pytest.TempPathFactory) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/never/app.db", log_file=f"{tmp_path}/never.log")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/never/app.db", log_file=f"{tmp_path}/never.log"
+    )
     create_app(settings)
     assert not (tmp_path / "never").exists()  # type: ignore[operator]
     assert not (tmp_path / "never.log").exists()  # type: ignore[operator]
@@ -75,7 +86,12 @@ def test_importing_the_app_touches_nothing(tmp_path: pytest.TempPathFactory) -> 
 
 def test_settings_come_from_the_environment() -> None:
     settings = Settings.from_env(
-        {"DATABASE_URL": "postgresql+psycopg://x/y", "PORT": "9000", "DEBUG": "1", "LOG_FILE": "x.log"}
+        {
+            "DATABASE_URL": "postgresql+psycopg://x/y",
+            "PORT": "9000",
+            "DEBUG": "1",
+            "LOG_FILE": "x.log",
+        }
     )
     assert settings.database_url == "postgresql+psycopg://x/y"
     assert settings.port == 9000

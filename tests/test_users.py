@@ -4,7 +4,9 @@ import pytest
 from starlette.testclient import TestClient
 
 
-@pytest.mark.parametrize(("user_id", "name"), [(1, "john"), (2, "steve"), (3, "bill"), (4, "admin")])
+@pytest.mark.parametrize(
+    ("user_id", "name"), [(1, "john"), (2, "steve"), (3, "bill"), (4, "admin")]
+)
 def test_user_is_the_tutorials_shape(client: TestClient, user_id: int, name: str) -> None:
     response = client.get(f"/users/{user_id}")
     assert response.status_code == 200

@@ -19,8 +19,11 @@ def configure(settings: Settings) -> None:
         handler.close()
     Path(settings.log_file).parent.mkdir(parents=True, exist_ok=True)
     formatter = logging.Formatter(FORMAT)
-    for handler in (logging.FileHandler(settings.log_file, encoding="utf-8"), logging.StreamHandler()):
-        handler.articles_api = True  # type: ignore[attr-defined]
+    for handler in (
+        logging.FileHandler(settings.log_file, encoding="utf-8"),
+        logging.StreamHandler(),
+    ):
+        setattr(handler, "articles_api", True)  # noqa: B010 (marks the handlers we own)
         handler.setFormatter(formatter)
         handler.addFilter(RequestIdFilter())
         root.addHandler(handler)

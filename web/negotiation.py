@@ -1,4 +1,4 @@
-"""Content negotiation in one place: pick the representation the client accepts and the spec declares."""
+"""Content negotiation in one place: what the client accepts, among what the spec declares."""
 
 from __future__ import annotations
 

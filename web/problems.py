@@ -19,7 +19,9 @@ from web.routes import Routes
 
 PROBLEM_JSON = "application/problem+json"
 CHALLENGES = ('Basic realm="Example", charset="UTF-8"', 'Bearer realm="Example"')
-GENERIC_500 = "The server met an unexpected condition; the request id in X-Request-ID helps find it."
+GENERIC_500 = (
+    "The server met an unexpected condition; the request id in X-Request-ID helps find it."
+)
 
 logger = logging.getLogger("articles_api.problems")
 

@@ -49,7 +49,12 @@ def index() -> Representations:
 
 
 def _article_json(article: ArticleRecord) -> dict[str, Any]:
-    return {"id": article.id, "title": article.title, "body": article.body, "author": article.author}
+    return {
+        "id": article.id,
+        "title": article.title,
+        "body": article.body,
+        "author": article.author,
+    }
 
 
 def _article_v2(article: ArticleRecord) -> dict[str, Any]:

@@ -25,7 +25,9 @@ class Routes:
         self._routes: list[tuple[re.Pattern[str], dict[str, list[str]]]] = []
         for template, item in spec.get("paths", {}).items():
             accepts = {
-                method.upper(): list(_resolve(spec, operation.get("requestBody", {})).get("content", {}))
+                method.upper(): list(
+                    _resolve(spec, operation.get("requestBody", {})).get("content", {})
+                )
                 for method, operation in item.items()
                 if method in HTTP_METHODS
             }

@@ -1,4 +1,4 @@
-"""The callbacks the spec's security schemes name; they run before the handler, off the event loop."""
+"""The callbacks the spec's security schemes name; they run before handlers, off the event loop."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def _utf8(latin1: str) -> str:
         return latin1
 
 
-async def check_basic(username: str, password: str, request: ConnexionRequest) -> dict[str, Any] | None:
+async def check_basic(
+    username: str, password: str, request: ConnexionRequest
+) -> dict[str, Any] | None:
     """The caller behind HTTP Basic credentials, or None (401)."""
     services = of_scope(request.scope)
     principal = await run_in_threadpool(

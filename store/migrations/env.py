@@ -1,4 +1,4 @@
-"""Alembic's entry point: runs migrations on the connection it is handed, or on the URL it is given."""
+"""Alembic's entry point: migrate on the connection it is handed, or on the URL it is given."""
 
 from alembic import context
 from sqlalchemy import create_engine
@@ -17,7 +17,10 @@ def run() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("set sqlalchemy.url, e.g. alembic -x or store.db.alembic_config(url)")
+    engine = create_engine(url)
     with engine.begin() as own_connection:
         context.configure(connection=own_connection, target_metadata=target_metadata)
         with context.begin_transaction():
