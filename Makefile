@@ -24,5 +24,8 @@ lint: $(STAMP)  ## the spec validator, ruff and mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
+migrate: $(STAMP)  ## bring DATABASE_URL's schema to the newest migration
+	$(PY) -c 'from settings import Settings; from store.db import Database; Database(Settings.from_env().database_url).migrate()'
+
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -21,6 +21,7 @@ from web import problems
 from web.requests import RequestContext
 from web.routes import Routes
 from web.services import Services
+from web.spec_document import middlewares
 from web.validators import VALIDATORS
 
 SPEC_DIR = Path(__file__).parent / "openapi"
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         __name__,
         specification_dir=SPEC_DIR,
         lifespan=lifespan,
+        middlewares=middlewares(),
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
     )
     # OPTIONS is answered by the operations the spec declares, not by Flask's automatic handler.

@@ -131,3 +131,18 @@ def test_validation_details_name_the_rule_not_the_input(
     assert "p4ssw0rd" not in cursor.text
     limit = client.get("/articles?limit=1000")
     assert limit.json()["detail"] == "The query parameter `limit` breaks its `maximum` rule (100)."
+
+
+def test_framework_errors_say_what_to_do(client: TestClient) -> None:
+    assert (
+        client.get("/nope").json()["detail"]
+        == "Nothing lives at this URL; GET / lists the resources."
+    )
+    assert client.put("/hello").json()["detail"] == "PUT is not allowed here; use GET, HEAD."
+    unsupported = client.post(
+        "/messages", content=b"<x/>", headers={"Content-Type": "application/xml"}
+    )
+    assert unsupported.json()["detail"] == (
+        "application/xml is not accepted here; send one of: "
+        "text/plain, application/json, application/octet-stream, multipart/form-data."
+    )

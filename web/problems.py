@@ -44,11 +44,27 @@ def _parts(exc: Exception) -> tuple[int, str, str | None, dict[str, str]]:
     return 500, _phrase(500), None, {}
 
 
+def _framework_detail(status: int, request: ConnexionRequest, routes: Routes) -> str | None:
+    """Our wording for the framework's routing and media-type errors, which say nothing useful."""
+    path, method = request.url.path, request.method
+    if status == 404:
+        return "Nothing lives at this URL; GET / lists the resources."
+    if status == 405:
+        return f"{method} is not allowed here; use {routes.allow_header(path)}."
+    if status == 415:
+        shown = request.headers.get("content-type") or "no Content-Type"
+        accepted = ", ".join(routes.accepted_media_types(path, method))
+        return f"{shown} is not accepted here; send one of: {accepted}."
+    return None
+
+
 def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
     """Make every exception that reaches connexion's exception middleware a problem response."""
 
     def render(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         status, title, detail, extra_headers = _parts(exc)
+        if not isinstance(exc, DomainError):
+            detail = _framework_detail(status, request, routes) or detail
         body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
         headers = Headers(extra_headers)
         if status >= 500:
