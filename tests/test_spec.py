@@ -62,3 +62,23 @@ def test_security_callbacks_resolve() -> None:
         dotted = scheme.get("x-basicInfoFunc") or scheme.get("x-bearerInfoFunc")
         module, _, name = dotted.rpartition(".")
         assert callable(getattr(importlib.import_module(module), name))
+
+
+def test_every_error_response_is_problem_json_and_500_is_declared() -> None:
+    spec = load_spec()
+    responses = spec["components"]["responses"]
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            label = f"{method.upper()} {path}"
+            assert "500" in operation["responses"], label
+            for status, response in operation["responses"].items():
+                if int(status) < 400 or method == "head":
+                    continue
+                resolved = (
+                    responses[response["$ref"].rsplit("/", 1)[1]]
+                    if "$ref" in response
+                    else response
+                )
+                assert list(resolved["content"]) == ["application/problem+json"], (label, status)
