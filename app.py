@@ -14,6 +14,7 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from starlette.concurrency import run_in_threadpool
 
+from auth.passwords import Passwords
 from settings import Settings
 from store.db import Database
 from web import logging as app_logging
@@ -38,7 +39,12 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     """Build the app; nothing touches the database or the log file until the app starts."""
     settings = settings or Settings.from_env()
     routes = Routes(load_spec())
-    services = Services(settings=settings, db=Database(settings.database_url), routes=routes)
+    passwords = Passwords(
+        time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib
+    )
+    services = Services(
+        settings=settings, db=Database(settings.database_url), routes=routes, passwords=passwords
+    )
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:

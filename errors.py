@@ -64,3 +64,24 @@ class UnsupportedMediaType(DomainError):
             f"{shown} is not accepted here; send one of: {', '.join(accepted)}.",
             headers={"Accept-Post": ", ".join(accepted)},
         )
+
+
+class Conflict(DomainError):
+    """The request conflicts with what is stored."""
+
+    status = 409
+    title = "Conflict"
+
+
+class PreconditionFailed(DomainError):
+    """`If-Match` names a version that is no longer current."""
+
+    status = 412
+    title = "Precondition Failed"
+
+
+class PreconditionRequired(DomainError):
+    """A change was sent without `If-Match`."""
+
+    status = 428
+    title = "Precondition Required"

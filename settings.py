@@ -41,6 +41,9 @@ class Settings:
     max_message_bytes: int = 10 * 1024 * 1024
     token_ttl_seconds: int = 3600
     validate_responses: bool = False
+    # Argon2id cost, RFC 9106's low-memory profile by default; tune to the hardware.
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 65536
 
     @property
     def log_level(self) -> str:
@@ -63,4 +66,10 @@ class Settings:
             max_message_bytes=_integer(env, "MAX_MESSAGE_BYTES", defaults.max_message_bytes),
             token_ttl_seconds=_integer(env, "TOKEN_TTL_SECONDS", defaults.token_ttl_seconds),
             validate_responses=_flag(env.get("VALIDATE_RESPONSES", "")),
+            password_hash_time_cost=_integer(
+                env, "PASSWORD_HASH_TIME_COST", defaults.password_hash_time_cost
+            ),
+            password_hash_memory_kib=_integer(
+                env, "PASSWORD_HASH_MEMORY_KIB", defaults.password_hash_memory_kib
+            ),
         )

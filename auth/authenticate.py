@@ -12,6 +12,7 @@ from auth.principal import Principal
 from store import tokens, users
 from store.db import Database
 from store.types import utcnow
+from store.users import UserRecord
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,11 @@ class IssuedToken:
 
     access_token: str
     expires_in: int
+
+
+def register(db: Database, passwords: Passwords, username: str, password: str) -> UserRecord:
+    """A new user with the `user` role, their password kept only as an Argon2id hash."""
+    return users.create(db, username=username, password_hash=passwords.hash(password))
 
 
 def token_digest(token: str) -> str:

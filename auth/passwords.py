@@ -9,9 +9,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 class Passwords:
     """Hashes and verifies passwords; a missing hash costs as much as a wrong password."""
 
-    def __init__(self) -> None:
-        self._hasher = PasswordHasher()
-        self._dummy_hash = self._hasher.hash("no such user")
+    def __init__(self, *, time_cost: int = 3, memory_kib: int = 65536) -> None:
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+        self._dummy: str | None = None
+
+    @property
+    def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = self._hasher.hash("no such user")
+        return self._dummy
 
     def hash(self, password: str) -> str:
         """A new Argon2id hash of the password."""

@@ -17,6 +17,11 @@ class Principal:
     username: str
     role: str
 
+    @property
+    def is_admin(self) -> bool:
+        """Whether the caller manages users and may change anyone's articles."""
+        return self.role == "admin"
+
     @classmethod
     def of(cls, user: UserRecord) -> Principal:
         """The principal of a stored user."""
@@ -34,5 +39,10 @@ class Principal:
 
 def require_admin(principal: Principal) -> None:
     """Forbidden unless the caller is an admin."""
-    if principal.role != "admin":
+    if not principal.is_admin:
         raise Forbidden("Only an admin may do this.")
+
+
+def editable_author(principal: Principal) -> int | None:
+    """Whose articles the caller may change: anyone's (None) for an admin, else their own."""
+    return None if principal.is_admin else principal.user_id

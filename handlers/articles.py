@@ -4,34 +4,89 @@ from typing import Any
 
 import flask
 
-from auth.principal import Principal, require_admin
+from auth.principal import Principal, editable_author
 from store import articles
 from web import representations, services
-from web.negotiation import respond
+from web.conditional import etag, expected_versions
+from web.negotiation import body_media_type, no_content, respond
 
 
-def list_articles(limit: int = 20, cursor: str | None = None) -> flask.Response:
+def list_articles(
+    limit: int = 20, cursor: str | None = None, author: str | None = None, q: str | None = None
+) -> flask.Response:
     """A page of articles, with a `Link` to the next one."""
-    page = articles.page(services.current().db, limit, cursor)
+    page = articles.page(services.current().db, limit, cursor, author=author, q=q)
+    filters = {"author": author, "q": q}
     headers = {}
     if page.next_cursor is not None:
-        headers["Link"] = (
-            f'<{representations.next_page_href("/articles", page, limit)}>; rel="next"'
-        )
-    return respond(representations.article_page(page, limit), headers=headers)
+        href = representations.next_page_href("/articles", page, limit, filters)
+        headers["Link"] = f'<{href}>; rel="next"'
+    return respond(representations.article_page(page, limit, filters), headers=headers)
 
 
 def post_article(body: dict[str, Any], token_info: dict[str, Any]) -> flask.Response:
-    """Create an article as the caller (an admin)."""
+    """Create an article; the caller is its author."""
     author = Principal.from_token_info(token_info)
-    require_admin(author)
     article = articles.create(
         services.current().db, author_id=author.user_id, title=body["title"], body=body["body"]
     )
-    location = {"Location": f"/articles/{article.id}"}
-    return respond(representations.article(article), status=201, headers=location)
+    return respond(
+        representations.article(article),
+        status=201,
+        headers={"Location": f"/articles/{article.id}"},
+        etag=etag(article.version),
+        prefer=body_media_type(),
+    )
 
 
 def get_article(articleId: int) -> flask.Response:  # noqa: N803 (the spec's parameter name)
     """One article."""
-    return respond(representations.article(articles.get(services.current().db, articleId)))
+    article = articles.get(services.current().db, articleId)
+    return respond(representations.article(article), etag=etag(article.version))
+
+
+def put_article(
+    articleId: int,  # noqa: N803 (the spec's parameter name)
+    body: dict[str, Any],
+    token_info: dict[str, Any],
+) -> flask.Response:
+    """Replace an article's title and body."""
+    return _change(articleId, token_info, title=body["title"], body=body["body"])
+
+
+def patch_article(
+    articleId: int,  # noqa: N803 (the spec's parameter name)
+    body: dict[str, Any],
+    token_info: dict[str, Any],
+) -> flask.Response:
+    """Apply a JSON merge patch to an article."""
+    return _change(articleId, token_info, title=body.get("title"), body=body.get("body"))
+
+
+def delete_article(articleId: int, token_info: dict[str, Any]) -> flask.Response:  # noqa: N803
+    """Delete an article."""
+    editor = Principal.from_token_info(token_info)
+    articles.delete(
+        services.current().db,
+        articleId,
+        author_id=editable_author(editor),
+        expected=expected_versions(),
+    )
+    return no_content()
+
+
+def _change(
+    article_id: int, token_info: dict[str, Any], *, title: str | None, body: str | None
+) -> flask.Response:
+    editor = Principal.from_token_info(token_info)
+    article = articles.update(
+        services.current().db,
+        article_id,
+        author_id=editable_author(editor),
+        expected=expected_versions(),
+        title=title,
+        body=body,
+    )
+    return respond(
+        representations.article(article), etag=etag(article.version), prefer=body_media_type()
+    )

@@ -1,12 +1,42 @@
-"""/users/{userId}."""
+"""/users and /users/{userId}."""
+
+from typing import Any
 
 import flask
 
+from auth import authenticate
+from auth.principal import Principal, require_admin
 from store import users
 from web import representations, services
-from web.negotiation import respond
+from web.negotiation import no_content, respond
+
+
+def list_users(limit: int = 20, cursor: str | None = None) -> flask.Response:
+    """A page of user profiles."""
+    page = users.page(services.current().db, limit, cursor)
+    headers = {}
+    if page.next_cursor is not None:
+        headers["Link"] = f'<{representations.next_page_href("/users", page, limit)}>; rel="next"'
+    return respond(representations.user_page(page, limit), headers=headers)
+
+
+def post_user(body: dict[str, Any], token_info: dict[str, Any]) -> flask.Response:
+    """Create a user (admins only)."""
+    require_admin(Principal.from_token_info(token_info))
+    app = services.current()
+    user = authenticate.register(app.db, app.passwords, body["username"], body["password"])
+    location = {"Location": f"/users/{user.id}"}
+    return respond(representations.user_profile(user), status=201, headers=location)
 
 
 def get_user(userId: int) -> flask.Response:  # noqa: N803 (the spec's parameter name)
-    """The tutorial's `{"<id>": "<username>"}`."""
-    return respond(representations.user_entry(users.get(services.current().db, userId)))
+    """The tutorial's `{"<id>": "<username>"}`, or the v2 profile."""
+    return respond(representations.user(users.get(services.current().db, userId)))
+
+
+def delete_user(userId: int, token_info: dict[str, Any]) -> flask.Response:  # noqa: N803
+    """Delete a user (admins only)."""
+    require_admin(Principal.from_token_info(token_info))
+    app = services.current()
+    users.delete(app.db, userId, protected_username=app.settings.admin_username)
+    return no_content()

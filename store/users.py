@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
 
-from errors import NotFound
+from errors import Conflict, NotFound
 from store.db import Database
-from store.models import User
+from store.models import Article, User
+from store.pagination import Page, decode_cursor, paginate
 
 TUTORIAL_USERS = ("john", "steve", "bill")
 
@@ -36,6 +38,44 @@ def get(db: Database, user_id: int) -> UserRecord:
         if row is None:
             raise NotFound(f"There is no user {user_id}.")
         return as_record(row)
+
+
+def page(db: Database, limit: int, cursor: str | None) -> Page[UserRecord]:
+    """Users by ascending id, `limit` at a time, after the cursor's position."""
+    query = select(User).where(User.id > decode_cursor(cursor)).order_by(User.id).limit(limit + 1)
+    with db.read() as session:
+        rows = [as_record(row) for row in session.scalars(query)]
+    return paginate(rows, limit)
+
+
+def create(db: Database, *, username: str, password_hash: str, role: str = "user") -> UserRecord:
+    """Store a new user; Conflict when the username is taken."""
+    taken = Conflict(f"The username {username!r} is taken.")
+    try:
+        with db.write() as session:
+            if session.scalar(select(exists().where(User.username == username))):
+                raise taken
+            row = User(username=username, password_hash=password_hash, role=role)
+            session.add(row)
+            session.flush()
+            session.refresh(row)
+            return as_record(row)
+    except IntegrityError:
+        # Another writer took the name between our check and our insert (PostgreSQL).
+        raise taken from None
+
+
+def delete(db: Database, user_id: int, *, protected_username: str) -> None:
+    """Delete a user and their tokens; Conflict for the protected admin or an author."""
+    with db.write() as session:
+        row = session.get(User, user_id, with_for_update=True)
+        if row is None:
+            raise NotFound(f"There is no user {user_id}.")
+        if row.username == protected_username:
+            raise Conflict("The configured admin cannot be deleted.")
+        if session.scalar(select(exists().where(Article.author_id == user_id))):
+            raise Conflict(f"User {user_id} still has articles; delete them first.")
+        session.delete(row)
 
 
 def credentials(db: Database, username: str) -> tuple[UserRecord, str | None] | None:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
@@ -57,6 +61,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         log_file=str(tmp_path / "app.log"),
         validate_responses=True,
+        # Argon2id still, at a cost that keeps hundreds of logins in the suite fast.
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
     )
 
 
@@ -66,6 +73,28 @@ def client(settings: Settings) -> Iterator[TestClient]:
     app = create_app(settings)
     with app.test_client() as test_client:
         yield test_client
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    """The app served by uvicorn on a free local port, in a background thread; its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
 
 
 def basic(username: str, password: str) -> dict[str, str]:

@@ -16,6 +16,24 @@ CONFIG = {
     "seed": 20121126,
     "auth": {"basic": {"username": "admin", "password": "secret"}},
     "generation": {"max-examples": 40},
+    "checks": {
+        # A schema-valid If-Match is still a precondition: an arbitrary tag fails it (412), as
+        # does a missing one (428). Everything else is schemathesis' default list.
+        "positive_data_acceptance": {
+            "expected-statuses": [
+                "2xx",
+                "3xx",
+                "401",
+                "403",
+                "404",
+                "409",
+                "412",
+                "428",
+                "429",
+                "5xx",
+            ]
+        }
+    },
 }
 
 

@@ -10,13 +10,14 @@ import flask
 from connexion import context
 
 from errors import NotAcceptable
+from web.conditional import not_modified
 
 Body = str | bytes | dict[str, Any] | list[Any]
 Representations = Mapping[str, Callable[[], Body]]
 
 TEXT = "text/plain"
 JSON = "application/json"
-ARTICLE_V2 = "application/vnd.example.v2+json"
+V2 = "application/vnd.example.v2+json"
 
 
 def _declared(status: int) -> list[str]:
@@ -35,8 +36,10 @@ def _candidates(declared: list[str], representations: Representations) -> list[s
     return chosen
 
 
-def _choose(candidates: list[str]) -> str:
-    """The client's preferred candidate; the first one for a missing Accept or `*/*`."""
+def _choose(candidates: list[str], prefer: str | None) -> str:
+    """The client's preferred candidate; for a missing Accept or `*/*`, `prefer` or the first."""
+    if prefer in candidates:
+        candidates = [prefer, *(media_type for media_type in candidates if media_type != prefer)]
     accept = flask.request.accept_mimetypes
     if not accept:
         return candidates[0]
@@ -59,16 +62,33 @@ def respond(
     *,
     status: int = 200,
     headers: Mapping[str, str] | None = None,
+    etag: str | None = None,
+    prefer: str | None = None,
 ) -> flask.Response:
-    """Render the representation the client prefers among those the spec declares for `status`."""
+    """Render the representation the client prefers among those the spec declares for `status`.
+
+    With an `etag`, a GET whose If-None-Match holds it gets 304 and no body. `prefer` is the
+    media type to answer in when the client accepts anything (e.g. the one its body was in).
+    """
     candidates = _candidates(_declared(status), representations)
-    media_type = _choose(candidates)
-    data, content_type = _encode(representations[media_type](), media_type)
-    response = flask.Response(data, status=status, content_type=content_type)
-    response.headers.update(headers or {})
+    media_type = _choose(candidates, prefer)
+    if etag is not None and flask.request.method in ("GET", "HEAD") and not_modified(etag):
+        response = no_content({"ETag": etag})
+        response.status_code = 304
+    else:
+        data, content_type = _encode(representations[media_type](), media_type)
+        response = flask.Response(data, status=status, content_type=content_type)
+        response.headers.update(headers or {})
+        if etag is not None:
+            response.headers["ETag"] = etag
     if len(candidates) > 1:
         response.vary.add("Accept")
     return response
+
+
+def body_media_type() -> str:
+    """The media type of the request's body."""
+    return flask.request.mimetype
 
 
 def no_content(headers: Mapping[str, str] | None = None) -> flask.Response:

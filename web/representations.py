@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from auth.authenticate import IssuedToken
 from store.articles import ArticleRecord
@@ -11,7 +13,7 @@ from store.messages import MessageInfo, StoredMessage
 from store.pagination import Page
 from store.users import UserRecord
 from web.bodies import IncomingMessage
-from web.negotiation import ARTICLE_V2, JSON, TEXT, Representations
+from web.negotiation import JSON, TEXT, V2, Representations
 
 API_LINKS = {
     "self": "/",
@@ -30,16 +32,20 @@ def _timestamp(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _page_links(path: str, page: Page[Any], limit: int) -> dict[str, Any]:
+Filters = Mapping[str, str | None]
+
+
+def _page_links(path: str, page: Page[Any], limit: int, filters: Filters) -> dict[str, Any]:
     links: dict[str, Any] = {"self": {"href": path}}
     if page.next_cursor is not None:
-        links["next"] = {"href": next_page_href(path, page, limit)}
+        links["next"] = {"href": next_page_href(path, page, limit, filters)}
     return links
 
 
-def next_page_href(path: str, page: Page[Any], limit: int) -> str:
-    """Where the page after this one is."""
-    return f"{path}?limit={limit}&cursor={page.next_cursor}"
+def next_page_href(path: str, page: Page[Any], limit: int, filters: Filters | None = None) -> str:
+    """Where the page after this one is, with the same filters."""
+    query = {name: value for name, value in (filters or {}).items() if value is not None}
+    return f"{path}?{urlencode({'limit': limit, **query, 'cursor': page.next_cursor})}"
 
 
 def index() -> Representations:
@@ -75,18 +81,18 @@ def article(article: ArticleRecord) -> Representations:
     return {
         TEXT: lambda: f"You are reading {article.id}\n{article.title}\n\n{article.body}\n",
         JSON: lambda: _article_json(article),
-        ARTICLE_V2: lambda: _article_v2(article),
+        V2: lambda: _article_v2(article),
     }
 
 
-def article_page(page: Page[ArticleRecord], limit: int) -> Representations:
+def article_page(page: Page[ArticleRecord], limit: int, filters: Filters) -> Representations:
     """A page of articles: the tutorial's text listing, or a JSON page with links."""
     lines = "".join(f"{item.id}\t{item.title}\n" for item in page.items)
     return {
         TEXT: lambda: f"List of /articles\n{lines}",
         JSON: lambda: {
             "items": [_article_json(item) for item in page.items],
-            "links": _page_links("/articles", page, limit),
+            "links": _page_links("/articles", page, limit, filters),
         },
     }
 
@@ -139,14 +145,33 @@ def message_page(page: Page[MessageInfo], limit: int) -> Representations:
     return {
         JSON: lambda: {
             "items": [_message_json(item) for item in page.items],
-            "links": _page_links("/messages", page, limit),
+            "links": _page_links("/messages", page, limit, {}),
         }
     }
 
 
-def user_entry(user: UserRecord) -> Representations:
-    """The tutorial's `{"<id>": "<username>"}`."""
-    return {JSON: lambda: {str(user.id): user.username}}
+def _user_profile(user: UserRecord) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "created_at": _timestamp(user.created_at)}
+
+
+def user(user: UserRecord) -> Representations:
+    """The tutorial's `{"<id>": "<username>"}`, or the v2 profile."""
+    return {JSON: lambda: {str(user.id): user.username}, V2: lambda: _user_profile(user)}
+
+
+def user_profile(user: UserRecord) -> Representations:
+    """A user's profile, as created."""
+    return {JSON: lambda: _user_profile(user)}
+
+
+def user_page(page: Page[UserRecord], limit: int) -> Representations:
+    """A page of user profiles."""
+    return {
+        JSON: lambda: {
+            "items": [_user_profile(item) for item in page.items],
+            "links": _page_links("/users", page, limit, {}),
+        }
+    }
 
 
 def secret() -> Representations:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from connexion import context
@@ -24,7 +24,7 @@ class Services:
     settings: Settings
     db: Database
     routes: Routes
-    passwords: Passwords = field(default_factory=Passwords)
+    passwords: Passwords
 
     def start(self) -> None:
         """Migrate the database and make sure the fixtures and the admin are in place."""

@@ -71,6 +71,20 @@ class _Empty:
 EMPTY = _Empty()
 
 
+def _has_lone_surrogate(value: t.Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
 class JSONBodyValidator(JSONRequestBodyValidator):
     """JSON bodies: invalid UTF-8 (connexion#1860) and runaway nesting are 400s, and a literal
     `null` is checked against the schema instead of being mistaken for a missing body."""
@@ -80,13 +94,19 @@ class JSONBodyValidator(JSONRequestBodyValidator):
         if not raw:
             return EMPTY
         try:
-            return json.loads(raw.decode("utf-8"))
+            parsed = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
             raise BadRequestProblem(detail="The JSON body is not valid UTF-8.") from None
         except json.JSONDecodeError as error:
             raise BadRequestProblem(detail=f"The body is not valid JSON: {error.msg}.") from None
         except RecursionError:
             raise BadRequestProblem(detail="The JSON body is nested too deeply.") from None
+        # A `\ud800` escape decodes to a lone surrogate, which no database can store as text.
+        if b"\\u" in raw and _has_lone_surrogate(parsed):
+            raise BadRequestProblem(
+                detail="The JSON body holds an unpaired surrogate (\\uD800-\\uDFFF)."
+            )
+        return parsed
 
     def _validate(self, body: t.Any) -> dict[str, t.Any] | None:
         if body is EMPTY:
