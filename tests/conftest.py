@@ -44,6 +44,14 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def leave_postgres_empty() -> Iterator[None]:
+    """The test database holds nothing of ours once the suite is done."""
+    yield
+    if POSTGRES_URL:
+        reset_postgres(POSTGRES_URL)
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database: a new SQLite file, or a wiped PostgreSQL schema."""

@@ -69,6 +69,7 @@ def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
     db.migrate()
     tables = set(inspect(db.engine).get_table_names())
     assert {"users", "articles", "messages", "tokens", "alembic_version"} <= tables
+    assert "version" in {column["name"] for column in inspect(db.engine).get_columns("articles")}
     db.migrate()
     command.downgrade(alembic_config(database_url), "base")
     assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
