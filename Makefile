@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint migrate clean
+.PHONY: run test lint migrate clean bench bench-pagination
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,9 @@ migrate: $(STAMP)  ## bring DATABASE_URL's schema to the newest migration
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+bench: bench-pagination  ## every benchmark; results go to build/bench/
+
+bench-pagination: $(STAMP)  ## 10^6 articles: first vs deep page latency, SQLite then PostgreSQL when BENCH_DATABASE_URL is set
+	$(PY) -m bench.pagination --database-url sqlite:///./build/bench/pagination.db
+	if [ -n "$$BENCH_DATABASE_URL" ]; then $(PY) -m bench.pagination --database-url "$$BENCH_DATABASE_URL"; fi

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
+# connexion imports starlette.testclient at import time, and Starlette 1.x warns there that its
+# test client prefers httpx2: a warning about test tooling on every start, not ours to act on.
+warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +21,8 @@ from connexion.options import SwaggerUIOptions
 from starlette.concurrency import run_in_threadpool
 
 from auth.passwords import Passwords
-from settings import Settings
+from auth.throttle import FailedLogins
+from settings import Settings, SettingsError
 from store.db import Database
 from web import logging as app_logging
 from web import problems
@@ -43,7 +50,11 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib
     )
     services = Services(
-        settings=settings, db=Database(settings.database_url), routes=routes, passwords=passwords
+        settings=settings,
+        db=Database(settings.database_url),
+        routes=routes,
+        passwords=passwords,
+        throttle=FailedLogins(settings.limits_storage_uri, settings.auth_failure_limit),
     )
 
     @asynccontextmanager
@@ -81,7 +92,11 @@ def main() -> None:
     )
 
 
-app = create_app()
+try:
+    app = create_app()
+except SettingsError as error:
+    # One clear line instead of a traceback, for `python app.py` and `uvicorn app:app` alike.
+    raise SystemExit(f"articles-api: {error}") from None
 
 if __name__ == "__main__":
     main()

@@ -85,3 +85,33 @@ class PreconditionRequired(DomainError):
 
     status = 428
     title = "Precondition Required"
+
+
+class InsufficientScope(DomainError):
+    """A valid token without the scope an operation needs (RFC 6750)."""
+
+    status = 403
+    title = "Forbidden"
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(
+            f"This token lacks the {scope} scope; issue one that has it.",
+            headers={
+                "WWW-Authenticate": (
+                    f'Bearer realm="Example", error="insufficient_scope", scope="{scope}"'
+                )
+            },
+        )
+
+
+class TooManyRequests(DomainError):
+    """Too many failed authentications; wait before trying again."""
+
+    status = 429
+    title = "Too Many Requests"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many failed authentications; try again in {retry_after} seconds.",
+            headers={"Retry-After": str(retry_after)},
+        )

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 DEVELOPMENT_ADMIN_PASSWORD = "secret"  # noqa: S105 (the tutorial's development default)
+PRODUCTION_MIN_PASSWORD = 12
+PROFILES = ("development", "production")
 
 
 class SettingsError(ValueError):
@@ -27,11 +30,33 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _admin_password(env: Mapping[str, str], profile: str) -> str:
+    """ADMIN_PASSWORD_FILE's first line or ADMIN_PASSWORD; production refuses weak ones."""
+    path = env.get("ADMIN_PASSWORD_FILE")
+    if path:
+        try:
+            password = Path(path).read_text(encoding="utf-8").splitlines()[0]
+        except (OSError, IndexError, UnicodeDecodeError) as error:
+            raise SettingsError(f"ADMIN_PASSWORD_FILE {path!r} cannot be read: {error}") from None
+    else:
+        password = env.get("ADMIN_PASSWORD", "")
+    if profile == "production" and (
+        len(password) < PRODUCTION_MIN_PASSWORD or password == DEVELOPMENT_ADMIN_PASSWORD
+    ):
+        raise SettingsError(
+            "APP_ENV=production needs ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) of at least "
+            f"{PRODUCTION_MIN_PASSWORD} characters, not the development default"
+        )
+    return password or DEVELOPMENT_ADMIN_PASSWORD
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about the service."""
 
+    app_env: str = "development"
     database_url: str = "sqlite:///./data/app.db"
+    redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     log_file: str = "app.log"
@@ -39,7 +64,7 @@ class Settings:
     admin_username: str = "admin"
     admin_password: str = DEVELOPMENT_ADMIN_PASSWORD
     max_message_bytes: int = 10 * 1024 * 1024
-    token_ttl_seconds: int = 3600
+    auth_failure_limit: str = "5/minute"
     validate_responses: bool = False
     # Argon2id cost, RFC 9106's low-memory profile by default; tune to the hardware.
     password_hash_time_cost: int = 3
@@ -50,21 +75,31 @@ class Settings:
         """DEBUG in debug mode, INFO otherwise."""
         return "DEBUG" if self.debug else "INFO"
 
+    @property
+    def limits_storage_uri(self) -> str:
+        """Where failed-authentication counts live: Redis when configured, else this process."""
+        return self.redis_url or "memory://"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Build settings from environment variables, with the defaults above."""
         env = os.environ if env is None else env
         defaults = cls()
+        profile = env.get("APP_ENV") or defaults.app_env
+        if profile not in PROFILES:
+            raise SettingsError(f"APP_ENV must be one of {', '.join(PROFILES)}, got {profile!r}")
         return cls(
+            app_env=profile,
             database_url=env.get("DATABASE_URL") or defaults.database_url,
+            redis_url=env.get("REDIS_URL") or None,
             host=env.get("HOST") or defaults.host,
             port=_integer(env, "PORT", defaults.port),
             log_file=env.get("LOG_FILE") or defaults.log_file,
             debug=_flag(env.get("DEBUG", "")),
             admin_username=env.get("ADMIN_USERNAME") or defaults.admin_username,
-            admin_password=env.get("ADMIN_PASSWORD") or defaults.admin_password,
+            admin_password=_admin_password(env, profile),
             max_message_bytes=_integer(env, "MAX_MESSAGE_BYTES", defaults.max_message_bytes),
-            token_ttl_seconds=_integer(env, "TOKEN_TTL_SECONDS", defaults.token_ttl_seconds),
+            auth_failure_limit=env.get("AUTH_FAILURE_LIMIT") or defaults.auth_failure_limit,
             validate_responses=_flag(env.get("VALIDATE_RESPONSES", "")),
             password_hash_time_cost=_integer(
                 env, "PASSWORD_HASH_TIME_COST", defaults.password_hash_time_cost

@@ -4,7 +4,7 @@ from typing import Any
 
 import flask
 
-from auth.principal import Principal, editable_author
+from auth.principal import ARTICLES_WRITE, Principal, editable_author, require_scope
 from store import articles
 from web import representations, services
 from web.conditional import etag, expected_versions
@@ -27,6 +27,7 @@ def list_articles(
 def post_article(body: dict[str, Any], token_info: dict[str, Any]) -> flask.Response:
     """Create an article; the caller is its author."""
     author = Principal.from_token_info(token_info)
+    require_scope(author, ARTICLES_WRITE)
     article = articles.create(
         services.current().db, author_id=author.user_id, title=body["title"], body=body["body"]
     )

@@ -1,4 +1,4 @@
-"""POST /tokens."""
+"""/tokens and /tokens/{tokenId}."""
 
 from typing import Any
 
@@ -6,16 +6,41 @@ import flask
 
 from auth import authenticate
 from auth.principal import Principal
+from store import tokens
+from store.types import utcnow
 from web import representations, services
-from web.negotiation import respond
+from web.negotiation import no_content, respond
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def post_token(token_info: dict[str, Any]) -> flask.Response:
+def post_token(token_info: dict[str, Any], body: dict[str, Any] | None = None) -> flask.Response:
     """Issue a Bearer token to the caller."""
-    app = services.current()
+    request = body or {}
     token = authenticate.issue_token(
-        app.db, Principal.from_token_info(token_info), app.settings.token_ttl_seconds
+        services.current().db,
+        Principal.from_token_info(token_info),
+        expires_in=request.get("expires_in", authenticate.DEFAULT_TOKEN_SECONDS),
+        scopes=request.get("scopes"),
     )
-    return respond(representations.issued_token(token), status=201, headers=NO_STORE)
+    headers = {**NO_STORE, "Location": f"/tokens/{token.record.id}"}
+    return respond(representations.issued_token(token), status=201, headers=headers)
+
+
+def list_tokens(
+    token_info: dict[str, Any], limit: int = 20, cursor: str | None = None
+) -> flask.Response:
+    """The caller's unexpired tokens, without their values."""
+    caller = Principal.from_token_info(token_info)
+    page = tokens.page(services.current().db, caller.user_id, utcnow(), limit, cursor)
+    headers = dict(NO_STORE)
+    if page.next_cursor is not None:
+        headers["Link"] = f'<{representations.next_page_href("/tokens", page, limit)}>; rel="next"'
+    return respond(representations.token_page(page, limit), headers=headers)
+
+
+def delete_token(tokenId: int, token_info: dict[str, Any]) -> flask.Response:  # noqa: N803
+    """Revoke one of the caller's tokens."""
+    caller = Principal.from_token_info(token_info)
+    tokens.revoke(services.current().db, tokenId, user_id=caller.user_id)
+    return no_content()

@@ -21,7 +21,10 @@ CHALLENGES = ['Basic realm="Example", charset="UTF-8"', 'Bearer realm="Example"'
 def assert_challenged(response) -> None:  # type: ignore[no-untyped-def]
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.headers.get_list("www-authenticate") == CHALLENGES
+    challenges = list(CHALLENGES)
+    if response.request.headers.get("authorization", "").startswith("Bearer "):
+        challenges[1] += ', error="invalid_token"'
+    assert response.headers.get_list("www-authenticate") == challenges
     body = response.json()
     assert body["message"] == "Authenticate."
     assert body["status"] == 401
@@ -69,6 +72,8 @@ def test_token_is_issued_once_and_works_as_bearer(
     body = issued.json()
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3600
+    assert body["scopes"] == ["articles:write", "users:admin"]
+    assert issued.headers["location"] == f"/tokens/{body['id']}"
     bearer = {"Authorization": f"Bearer {body['access_token']}"}
     response = client.get("/secrets", headers=bearer)
     assert response.status_code == 200

@@ -78,7 +78,10 @@ def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
         if status == 401:
             body["message"] = "Authenticate."
             headers.remove("WWW-Authenticate")
+            sent_token = request.headers.get("authorization", "").lower().startswith("bearer ")
             for challenge in CHALLENGES:
+                if sent_token and challenge.startswith("Bearer"):
+                    challenge += ', error="invalid_token"'
                 headers.add("WWW-Authenticate", challenge)
         if status == 404:
             body["message"] = f"Not Found: {request.url}"

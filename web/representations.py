@@ -11,6 +11,7 @@ from auth.authenticate import IssuedToken
 from store.articles import ArticleRecord
 from store.messages import MessageInfo, StoredMessage
 from store.pagination import Page
+from store.tokens import TokenRecord
 from store.users import UserRecord
 from web.bodies import IncomingMessage
 from web.negotiation import JSON, TEXT, V2, Representations
@@ -179,12 +180,34 @@ def secret() -> Representations:
     return {TEXT: lambda: "Shhh this is top secret spy stuff!"}
 
 
+def _token_info(token: TokenRecord) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "scopes": sorted(token.scopes),
+        "created_at": _timestamp(token.created_at),
+        "expires_at": _timestamp(token.expires_at),
+    }
+
+
 def issued_token(token: IssuedToken) -> Representations:
     """A new token, as an OAuth 2.0-style token response."""
     return {
         JSON: lambda: {
+            "id": token.record.id,
             "access_token": token.access_token,
             "token_type": "Bearer",
             "expires_in": token.expires_in,
+            "expires_at": _timestamp(token.expires_at),
+            "scopes": sorted(token.record.scopes),
+        }
+    }
+
+
+def token_page(page: Page[TokenRecord], limit: int) -> Representations:
+    """A page of the caller's tokens, without their values."""
+    return {
+        JSON: lambda: {
+            "items": [_token_info(item) for item in page.items],
+            "links": _page_links("/tokens", page, limit, {}),
         }
     }

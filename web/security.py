@@ -20,19 +20,32 @@ def _utf8(latin1: str) -> str:
         return latin1
 
 
+def _address(request: ConnexionRequest) -> str:
+    client = request.scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
 async def check_basic(
     username: str, password: str, request: ConnexionRequest
 ) -> dict[str, Any] | None:
-    """The caller behind HTTP Basic credentials, or None (401)."""
+    """The caller behind HTTP Basic credentials, or None (401); 429 after too many failures."""
     services = of_scope(request.scope)
     principal = await run_in_threadpool(
-        authenticate.basic, services.db, services.passwords, _utf8(username), _utf8(password)
+        authenticate.basic,
+        services.db,
+        services.passwords,
+        services.throttle,
+        address=_address(request),
+        username=_utf8(username),
+        password=_utf8(password),
     )
     return None if principal is None else principal.as_token_info()
 
 
 async def check_bearer(token: str, request: ConnexionRequest) -> dict[str, Any] | None:
-    """The caller behind a Bearer token, or None (401)."""
+    """The caller behind a Bearer token, or None (401); 429 after too many failures."""
     services = of_scope(request.scope)
-    principal = await run_in_threadpool(authenticate.bearer, services.db, token)
+    principal = await run_in_threadpool(
+        authenticate.bearer, services.db, services.throttle, address=_address(request), token=token
+    )
     return None if principal is None else principal.as_token_info()

@@ -9,6 +9,7 @@ from typing import Any
 from connexion import context
 
 from auth.passwords import Passwords
+from auth.throttle import FailedLogins
 from settings import Settings
 from store import users
 from store.db import Database
@@ -25,6 +26,7 @@ class Services:
     db: Database
     routes: Routes
     passwords: Passwords
+    throttle: FailedLogins
 
     def start(self) -> None:
         """Migrate the database and make sure the fixtures and the admin are in place."""

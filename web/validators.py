@@ -86,8 +86,9 @@ def _has_lone_surrogate(value: t.Any) -> bool:
 
 
 class JSONBodyValidator(JSONRequestBodyValidator):
-    """JSON bodies: invalid UTF-8 (connexion#1860) and runaway nesting are 400s, and a literal
-    `null` is checked against the schema instead of being mistaken for a missing body."""
+    """JSON bodies: invalid UTF-8 (connexion#1860) and runaway nesting are 400s, a literal
+    `null` is checked against the schema instead of being mistaken for a missing body, and an
+    optional body may be absent."""
 
     async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
         raw = b"".join([chunk async for chunk in stream])
@@ -110,6 +111,8 @@ class JSONBodyValidator(JSONRequestBodyValidator):
 
     def _validate(self, body: t.Any) -> dict[str, t.Any] | None:
         if body is EMPTY:
+            if not self._required:
+                return None
             raise BadRequestProblem(detail="The request body must not be empty.")
         try:
             self._validator.validate(body)
