@@ -26,6 +26,7 @@ from settings import Settings, SettingsError
 from store.db import Database
 from web import logging as app_logging
 from web import problems
+from web.guards import MULTIPART_ALLOWANCE, BodyLimit, Options, SecurityHeaders
 from web.requests import RequestContext
 from web.routes import Routes
 from web.services import Services
@@ -71,11 +72,16 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         middlewares=middlewares(),
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
     )
-    # OPTIONS is answered by the operations the spec declares, not by Flask's automatic handler.
+    # OPTIONS is answered from the spec by web.guards.Options, not by Flask's automatic handler.
     app.app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.add_api(SPEC_FILE, validate_responses=settings.validate_responses, validator_map=VALIDATORS)
     problems.install(app, routes, debug=settings.debug)
     app.add_middleware(RequestContext, MiddlewarePosition.BEFORE_EXCEPTION, services=services)
+    app.add_middleware(SecurityHeaders, MiddlewarePosition.BEFORE_EXCEPTION)
+    # BEFORE_SWAGGER matches the class itself, and the stack holds SpecAsWritten in its place.
+    body_limit = settings.max_message_bytes + MULTIPART_ALLOWANCE
+    app.add_middleware(BodyLimit, MiddlewarePosition.BEFORE_ROUTING, max_bytes=body_limit)
+    app.add_middleware(Options, MiddlewarePosition.BEFORE_ROUTING, routes=routes)
     return app
 
 

@@ -2,9 +2,9 @@
 
 import flask
 
-from web import representations, services
+from web import representations
 from web.bodies import describe_request
-from web.negotiation import no_content, respond
+from web.negotiation import respond
 
 
 def _echo() -> flask.Response:
@@ -34,8 +34,3 @@ def patch_echo() -> flask.Response:
 def delete_echo() -> flask.Response:
     """Echo a DELETE."""
     return _echo()
-
-
-def options_echo() -> flask.Response:
-    """No body; `Allow` lists the methods of /echo."""
-    return no_content({"Allow": services.current().routes.allow_header("/echo")})

@@ -1,9 +1,16 @@
-"""Schemathesis against the app in-process: every operation, every default check."""
+"""Schemathesis against the app in-process: every operation, every default check.
+
+Twice: as the admin (every operation's positive paths), and as three users through Web Fuzzing
+Commons identities (alice, bob, then admin), which schemathesis swaps between for its auth checks
+(ignored_auth, and object_level_authorization on the reads that need credentials).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -12,11 +19,12 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from app import create_app
 from settings import Settings
+from tests.conftest import basic
 
+IDENTITIES = {"alice": "alice-password", "bob": "bob-password", "admin": "secret"}
 CONFIG = {
     "seed": 20121126,
-    "auth": {"basic": {"username": "admin", "password": "secret"}},
-    "generation": {"max-examples": 40},
+    "generation": {"max-examples": 30},
     "checks": {
         # A schema-valid If-Match is still a precondition: an arbitrary tag fails it (412), as
         # does a missing one (428). Everything else is schemathesis' default list.
@@ -38,16 +46,41 @@ CONFIG = {
 }
 
 
-@pytest.fixture
-def api_schema(settings: Settings) -> Iterator[OpenApiSchema]:
-    """The spec as the running app serves it, bound to that app.
+def wfc_document(path: Path) -> Path:
+    """Web Fuzzing Commons auth: one identity per user, so schemathesis can swap them."""
+    entries = [
+        {
+            "name": name,
+            "fixedHeaders": [{"name": "Authorization", "value": basic(name, pw)["Authorization"]}],
+        }
+        for name, pw in IDENTITIES.items()
+    ]
+    path.write_text(json.dumps({"auth": entries}))
+    return path
+
+
+@pytest.fixture(params=["admin", "three-users"])
+def api_schema(
+    request: pytest.FixtureRequest, settings: Settings, tmp_path: Path
+) -> Iterator[OpenApiSchema]:
+    """The spec as the running app serves it, bound to that app, with alice and bob in it.
 
     The fuzzer sends invalid credentials on purpose (its ignored_auth check), far more than the
     failed-login limit allows; test_auth.py tests that limit, so here it is out of the way.
     """
     app = create_app(dataclasses.replace(settings, auth_failure_limit="100000/minute"))
-    with app.test_client():
-        config = SchemathesisConfig.from_dict(CONFIG)
+    with app.test_client() as client:
+        for name in ("alice", "bob"):
+            user = {"username": name, "password": IDENTITIES[name]}
+            assert (
+                client.post("/users", json=user, headers=basic("admin", "secret")).status_code
+                == 201
+            )
+        if request.param == "admin":
+            auth = {"basic": {"username": "admin", "password": "secret"}}
+        else:
+            auth = {"wfc": {"path": str(wfc_document(tmp_path / "auth.json"))}}
+        config = SchemathesisConfig.from_dict({**CONFIG, "auth": auth})
         yield schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
 
 

@@ -26,7 +26,7 @@ def test_unknown_path_is_a_404_problem(client: TestClient) -> None:
 def test_wrong_method_is_405_with_allow_from_the_spec(client: TestClient) -> None:
     response = client.delete("/articles")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET, HEAD, POST"
+    assert response.headers["allow"] == "GET, HEAD, OPTIONS, POST"
     assert response.headers["content-type"] == "application/problem+json"
 
 
@@ -138,7 +138,9 @@ def test_framework_errors_say_what_to_do(client: TestClient) -> None:
         client.get("/nope").json()["detail"]
         == "Nothing lives at this URL; GET / lists the resources."
     )
-    assert client.put("/hello").json()["detail"] == "PUT is not allowed here; use GET, HEAD."
+    assert (
+        client.put("/hello").json()["detail"] == "PUT is not allowed here; use GET, HEAD, OPTIONS."
+    )
     unsupported = client.post(
         "/messages", content=b"<x/>", headers={"Content-Type": "application/xml"}
     )

@@ -1,4 +1,4 @@
-"""The spec's paths and methods, for `Allow` headers."""
+"""The spec's paths and methods, for `Allow`, `Accept-Post` and `Accept-Patch` headers."""
 
 from __future__ import annotations
 
@@ -18,6 +18,20 @@ def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+def _pattern(spec: dict[str, Any], template: str, item: dict[str, Any]) -> re.Pattern[str]:
+    """The template as a regex; integer parameters match digits only, as the router does."""
+    integers = {
+        parameter["name"]
+        for parameter in (_resolve(spec, p) for p in item.get("parameters", []))
+        if parameter.get("in") == "path" and parameter.get("schema", {}).get("type") == "integer"
+    }
+    pattern = re.escape(template)
+    for name in re.findall(r"\{([^}/]+)\}", template):
+        segment = "-?[0-9]+" if name in integers else "[^/]+"
+        pattern = pattern.replace(re.escape("{" + name + "}"), segment)
+    return re.compile(f"^{pattern}$")
+
+
 class Routes:
     """Which methods each path of the spec answers, and which media types each accepts."""
 
@@ -33,8 +47,8 @@ class Routes:
             }
             if "GET" in accepts:
                 accepts["HEAD"] = []
-            pattern = re.sub(r"\\\{[^}/]+\\\}", "[^/]+", re.escape(template))
-            self._routes.append((re.compile(f"^{pattern}$"), accepts))
+            accepts["OPTIONS"] = []  # answered for every path by web.guards.Options
+            self._routes.append((_pattern(spec, template, item), accepts))
 
     def _match(self, path: str) -> dict[str, list[str]] | None:
         for pattern, accepts in self._routes:

@@ -1,0 +1,131 @@
+"""ASGI middleware that guards every request: a body size cap, nosniff, and OPTIONS answers."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from errors import BadRequest, PayloadTooLarge
+from web.routes import Routes
+
+MULTIPART_ALLOWANCE = 64 * 1024
+
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
+class BodyLimit:
+    """Refuses bodies over `max_bytes` with 413; gives a chunked body a Content-Length."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if length is not None and not chunked:
+            try:
+                size = int(length)
+            except ValueError:
+                raise BadRequest("Content-Length is not a number of bytes.") from None
+            if size > self.max_bytes:
+                raise PayloadTooLarge(
+                    f"The body has {size} bytes; a request may carry at most {self.max_bytes}."
+                )
+            await self.app(scope, receive, send)
+            return
+        await self._buffered(scope, receive, send, chunked)
+
+    async def _buffered(self, scope: Scope, receive: Receive, send: Send, chunked: bool) -> None:
+        """Read a body of unknown length (at most max_bytes), then replay it with its length."""
+        chunks: deque[bytes] = deque()
+        size = 0
+        more_body = True
+        while more_body:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            more_body = message.get("more_body", False)
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise PayloadTooLarge(
+                    f"The body is longer than {self.max_bytes} bytes, the most a request may carry."
+                )
+            if chunk:
+                chunks.append(chunk)
+        if chunked or size:
+            # Werkzeug ignores Content-Length while Transfer-Encoding says chunked, so it goes.
+            headers = [
+                (name, value)
+                for name, value in scope["headers"]
+                if name not in (b"transfer-encoding", b"content-length")
+            ]
+            headers.append((b"content-length", str(size).encode("ascii")))
+            scope = {**scope, "headers": headers}
+
+        if not chunks:
+            chunks.append(b"")
+
+        async def replay() -> Message:
+            if chunks:
+                chunk = chunks.popleft()
+                return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class SecurityHeaders:
+    """Adds `X-Content-Type-Options: nosniff` to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_nosniff(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                if not any(name.lower() == NOSNIFF[0] for name, _ in headers):
+                    message = {**message, "headers": [*headers, NOSNIFF]}
+            await send(message)
+
+        await self.app(scope, receive, send_nosniff)
+
+
+class Options:
+    """Answers OPTIONS on every path of the spec: 204 with Allow, Accept-Post and Accept-Patch."""
+
+    def __init__(self, app: ASGIApp, routes: Routes) -> None:
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        allowed = self.routes.allowed(path)
+        if allowed is None:
+            await self.app(scope, receive, send)
+            return
+        headers = [(b"allow", ", ".join(allowed).encode("latin-1"))]
+        for method, header in (("POST", b"accept-post"), ("PATCH", b"accept-patch")):
+            accepted = self.routes.accepted_media_types(path, method)
+            if accepted:
+                headers.append((header, ", ".join(accepted).encode("latin-1")))
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
