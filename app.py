@@ -26,7 +26,13 @@ from settings import Settings, SettingsError
 from store.db import Database
 from web import logging as app_logging
 from web import problems
-from web.guards import MULTIPART_ALLOWANCE, BodyLimit, Options, SecurityHeaders
+from web.guards import (
+    MULTIPART_ALLOWANCE,
+    BodyLimit,
+    ContentTypeRequired,
+    Options,
+    SecurityHeaders,
+)
 from web.requests import RequestContext
 from web.routes import Routes
 from web.services import Services
@@ -70,6 +76,8 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         specification_dir=SPEC_DIR,
         lifespan=lifespan,
         middlewares=middlewares(),
+        # Flask's default /static route would serve files the contract does not declare.
+        server_args={"static_folder": None},
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
     )
     # OPTIONS is answered from the spec by web.guards.Options, not by Flask's automatic handler.
@@ -82,6 +90,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     body_limit = settings.max_message_bytes + MULTIPART_ALLOWANCE
     app.add_middleware(BodyLimit, MiddlewarePosition.BEFORE_ROUTING, max_bytes=body_limit)
     app.add_middleware(Options, MiddlewarePosition.BEFORE_ROUTING, routes=routes)
+    app.add_middleware(ContentTypeRequired, MiddlewarePosition.BEFORE_ROUTING, routes=routes)
     return app
 
 

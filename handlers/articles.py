@@ -17,10 +17,7 @@ def list_articles(
     """A page of articles, with a `Link` to the next one."""
     page = articles.page(services.current().db, limit, cursor, author=author, q=q)
     filters = {"author": author, "q": q}
-    headers = {}
-    if page.next_cursor is not None:
-        href = representations.next_page_href("/articles", page, limit, filters)
-        headers["Link"] = f'<{href}>; rel="next"'
+    headers = representations.next_link("/articles", page, limit, filters)
     return respond(representations.article_page(page, limit, filters), headers=headers)
 
 

@@ -11,11 +11,7 @@ from web.negotiation import no_content, respond
 def list_messages(limit: int = 20, cursor: str | None = None) -> flask.Response:
     """A page of message metadata."""
     page = messages.page(services.current().db, limit, cursor)
-    headers = {}
-    if page.next_cursor is not None:
-        headers["Link"] = (
-            f'<{representations.next_page_href("/messages", page, limit)}>; rel="next"'
-        )
+    headers = representations.next_link("/messages", page, limit)
     return respond(representations.message_page(page, limit), headers=headers)
 
 
@@ -32,7 +28,11 @@ def post_message() -> flask.Response:
 
 def get_message(messageId: int) -> flask.Response:  # noqa: N803 (the spec's parameter name)
     """The stored content, byte for byte."""
-    return respond(representations.message_content(messages.get(services.current().db, messageId)))
+    message = messages.get(services.current().db, messageId)
+    return respond(
+        representations.message_content(message),
+        headers=representations.download_headers(message.info),
+    )
 
 
 def delete_message(messageId: int) -> flask.Response:  # noqa: N803 (the spec's parameter name)

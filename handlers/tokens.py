@@ -33,9 +33,7 @@ def list_tokens(
     """The caller's unexpired tokens, without their values."""
     caller = Principal.from_token_info(token_info)
     page = tokens.page(services.current().db, caller.user_id, utcnow(), limit, cursor)
-    headers = dict(NO_STORE)
-    if page.next_cursor is not None:
-        headers["Link"] = f'<{representations.next_page_href("/tokens", page, limit)}>; rel="next"'
+    headers = {**NO_STORE, **representations.next_link("/tokens", page, limit)}
     return respond(representations.token_page(page, limit), headers=headers)
 
 

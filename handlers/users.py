@@ -14,9 +14,7 @@ from web.negotiation import no_content, respond
 def list_users(limit: int = 20, cursor: str | None = None) -> flask.Response:
     """A page of user profiles."""
     page = users.page(services.current().db, limit, cursor)
-    headers = {}
-    if page.next_cursor is not None:
-        headers["Link"] = f'<{representations.next_page_href("/users", page, limit)}>; rel="next"'
+    headers = representations.next_link("/users", page, limit)
     return respond(representations.user_page(page, limit), headers=headers)
 
 

@@ -137,3 +137,42 @@ def test_stored_content_is_negotiated_against_its_own_type(client: TestClient) -
     response = client.get("/messages/1", headers={"Accept": "application/json"})
     assert response.status_code == 406
     assert "application/octet-stream" in response.json()["detail"]
+
+
+def test_a_body_without_content_type_is_415_everywhere(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    response = client.post("/articles", content=b'{"title": "T", "body": "B"}', headers=admin)
+    assert response.status_code == 415
+    assert response.headers["accept-post"] == "application/json, application/vnd.example.v2+json"
+    assert client.get("/articles").text == "List of /articles\n"
+
+
+def test_binary_and_text_bodies_follow_the_spec_in_one_place(client: TestClient) -> None:
+    empty = client.post(
+        "/messages", content=b"", headers={"Content-Type": "application/octet-stream"}
+    )
+    assert empty.status_code == 400
+    assert empty.headers["content-type"] == "application/problem+json"
+    echo = client.post("/echo", content=b"\xff", headers={"Content-Type": "text/plain"})
+    assert echo.status_code == 400
+    assert echo.json()["detail"] == "The text/plain body is not valid UTF-8."
+
+
+def test_uploads_are_served_as_attachments_never_rendered(client: TestClient) -> None:
+    page = b"<script>alert(1)</script>"
+    client.post("/messages", files={"file": ("évil.html", page, "text/html")})
+    response = client.get("/messages/1")
+    assert response.content == page
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-disposition"] == (
+        "attachment; filename=\"_vil.html\"; filename*=UTF-8''%C3%A9vil.html"
+    )
+    assert response.headers["x-content-type-options"] == "nosniff"
+    client.post("/messages", content=b"\x00", headers={"Content-Type": "application/octet-stream"})
+    assert (
+        client.get("/messages/2").headers["content-disposition"]
+        == 'attachment; filename="message-2"'
+    )
+    client.post("/messages", content=b"Hello", headers={"Content-Type": "text/plain"})
+    assert "content-disposition" not in client.get("/messages/3").headers

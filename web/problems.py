@@ -11,6 +11,8 @@ from typing import Any
 from connexion import FlaskApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from werkzeug.datastructures import Headers
 
@@ -19,6 +21,8 @@ from web.routes import Routes
 
 PROBLEM_JSON = "application/problem+json"
 CHALLENGES = ('Basic realm="Example", charset="UTF-8"', 'Bearer realm="Example"')
+RETRY_AFTER_SECONDS = 5
+DATABASE_DOWN = "The database cannot be reached; nothing was changed. Try again shortly."
 GENERIC_500 = (
     "The server met an unexpected condition; the request id in X-Request-ID helps find it."
 )
@@ -33,8 +37,18 @@ def _phrase(status: int) -> str:
         return "Error"
 
 
+def _database_unavailable(exc: Exception) -> bool:
+    """A failure to reach the database (refused, dropped, timed out), not a bad query."""
+    return isinstance(exc, OperationalError | InterfaceError | PoolTimeout) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
 def _parts(exc: Exception) -> tuple[int, str, str | None, dict[str, str]]:
     """Status, title, detail and headers of any exception."""
+    if _database_unavailable(exc):
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return 503, _phrase(503), DATABASE_DOWN, headers
     if isinstance(exc, DomainError):
         return exc.status, exc.title, exc.detail, dict(exc.headers)
     if isinstance(exc, ProblemException):
@@ -67,7 +81,9 @@ def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
             detail = _framework_detail(status, request, routes) or detail
         body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
         headers = Headers(extra_headers)
-        if status >= 500:
+        if status == 503:
+            logger.error("database unavailable: %s", type(exc).__name__)
+        elif status >= 500:
             logger.error("unhandled %s", type(exc).__name__, exc_info=exc)
             detail = "".join(traceback.format_exception(exc)) if debug else GENERIC_500
         else:

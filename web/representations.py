@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
 from auth.authenticate import IssuedToken
 from store.articles import ArticleRecord
 from store.messages import MessageInfo, StoredMessage
-from store.pagination import Page
+from store.pagination import HasId, Page
 from store.tokens import TokenRecord
 from store.users import UserRecord
 from web.bodies import IncomingMessage
@@ -34,6 +34,7 @@ def _timestamp(moment: datetime) -> str:
 
 
 Filters = Mapping[str, str | None]
+T = TypeVar("T", bound=HasId)
 
 
 def _page_links(path: str, page: Page[Any], limit: int, filters: Filters) -> dict[str, Any]:
@@ -47,6 +48,24 @@ def next_page_href(path: str, page: Page[Any], limit: int, filters: Filters | No
     """Where the page after this one is, with the same filters."""
     query = {name: value for name, value in (filters or {}).items() if value is not None}
     return f"{path}?{urlencode({'limit': limit, **query, 'cursor': page.next_cursor})}"
+
+
+def next_link(
+    path: str, page: Page[Any], limit: int, filters: Filters | None = None
+) -> dict[str, str]:
+    """The RFC 8288 `Link` header to the next page, when there is one."""
+    if page.next_cursor is None:
+        return {}
+    return {"Link": f'<{next_page_href(path, page, limit, filters)}>; rel="next"'}
+
+
+def _json_page(
+    path: str, page: Page[T], limit: int, item: Callable[[T], Any], filters: Filters | None = None
+) -> dict[str, Any]:
+    return {
+        "items": [item(entry) for entry in page.items],
+        "links": _page_links(path, page, limit, filters or {}),
+    }
 
 
 def index() -> Representations:
@@ -91,10 +110,7 @@ def article_page(page: Page[ArticleRecord], limit: int, filters: Filters) -> Rep
     lines = "".join(f"{item.id}\t{item.title}\n" for item in page.items)
     return {
         TEXT: lambda: f"List of /articles\n{lines}",
-        JSON: lambda: {
-            "items": [_article_json(item) for item in page.items],
-            "links": _page_links("/articles", page, limit, filters),
-        },
+        JSON: lambda: _json_page("/articles", page, limit, _article_json, filters),
     }
 
 
@@ -134,6 +150,21 @@ def message_receipt(incoming: IncomingMessage, info: MessageInfo) -> Representat
     return {TEXT: lines[incoming.kind], JSON: lambda: _message_json(info)}
 
 
+INLINE_MEDIA_TYPES = frozenset({TEXT, JSON})
+
+
+def download_headers(info: MessageInfo) -> dict[str, str]:
+    """Anything but plain text and JSON is served as an attachment, never rendered in place."""
+    if info.media_type in INLINE_MEDIA_TYPES:
+        return {}
+    name = "".join(c for c in info.filename or "" if c.isprintable()) or f"message-{info.id}"
+    fallback = "".join(c if c.isascii() and c not in '"\\' else "_" for c in name)
+    value = f'attachment; filename="{fallback}"'
+    if fallback != name:  # RFC 6266: the exact name, UTF-8 and percent-encoded
+        value += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return {"Content-Disposition": value}
+
+
 def message_content(message: StoredMessage) -> Representations:
     """A stored message: its bytes in its own media type (text was checked to be UTF-8)."""
     if message.info.media_type == TEXT:
@@ -143,12 +174,7 @@ def message_content(message: StoredMessage) -> Representations:
 
 def message_page(page: Page[MessageInfo], limit: int) -> Representations:
     """A page of message metadata."""
-    return {
-        JSON: lambda: {
-            "items": [_message_json(item) for item in page.items],
-            "links": _page_links("/messages", page, limit, {}),
-        }
-    }
+    return {JSON: lambda: _json_page("/messages", page, limit, _message_json)}
 
 
 def _user_profile(user: UserRecord) -> dict[str, Any]:
@@ -167,12 +193,7 @@ def user_profile(user: UserRecord) -> Representations:
 
 def user_page(page: Page[UserRecord], limit: int) -> Representations:
     """A page of user profiles."""
-    return {
-        JSON: lambda: {
-            "items": [_user_profile(item) for item in page.items],
-            "links": _page_links("/users", page, limit, {}),
-        }
-    }
+    return {JSON: lambda: _json_page("/users", page, limit, _user_profile)}
 
 
 def secret() -> Representations:
@@ -205,9 +226,4 @@ def issued_token(token: IssuedToken) -> Representations:
 
 def token_page(page: Page[TokenRecord], limit: int) -> Representations:
     """A page of the caller's tokens, without their values."""
-    return {
-        JSON: lambda: {
-            "items": [_token_info(item) for item in page.items],
-            "links": _page_links("/tokens", page, limit, {}),
-        }
-    }
+    return {JSON: lambda: _json_page("/tokens", page, limit, _token_info)}

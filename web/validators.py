@@ -10,18 +10,21 @@ import json
 import typing as t
 
 from connexion.datastructures import MediaTypeDict
-from connexion.exceptions import BadRequestProblem
+from connexion.exceptions import BadRequestProblem, UnsupportedMediaTypeProblem
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     VALIDATOR_MAP,
+    AbstractRequestBodyValidator,
     JSONRequestBodyValidator,
     MultiPartFormDataValidator,
     ParameterValidator,
 )
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError
+from starlette.datastructures import Headers
 from starlette.formparsers import MultiPartException
 from starlette.types import Scope
+from werkzeug.http import parse_options_header
 
 RULES_WITH_A_LIMIT = {
     "type", "format", "enum", "pattern", "minLength", "maxLength", "minimum", "maximum",
@@ -142,6 +145,43 @@ class MultiPartBodyValidator(MultiPartFormDataValidator):
             raise BadRequestProblem(detail=describe(error, "The body")) from None
 
 
+class TextBodyValidator(AbstractRequestBodyValidator):
+    """text/plain bodies, which connexion leaves unchecked: UTF-8, and the spec's string rules."""
+
+    async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
+        raw = b"".join([chunk async for chunk in stream])
+        # connexion's own charset parsing misses `; charset=...` written with a space.
+        header = Headers(scope=scope).get("content-type", "")
+        charset = parse_options_header(header)[1].get("charset", "utf-8")
+        if charset.lower() not in ("utf-8", "utf8", "us-ascii", "ascii"):
+            raise UnsupportedMediaTypeProblem(
+                detail=f"text/plain; charset={charset} is not accepted; send UTF-8."
+            )
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequestProblem(detail="The text/plain body is not valid UTF-8.") from None
+
+    def _validate(self, body: t.Any) -> None:
+        try:
+            Draft4Validator(self._schema).validate(body)
+        except ValidationError as error:
+            raise BadRequestProblem(detail=describe(error, "The body")) from None
+
+
+class BinaryBodyValidator(AbstractRequestBodyValidator):
+    """application/octet-stream bodies: the spec's minLength and maxLength, counted in bytes."""
+
+    async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
+        return sum([len(chunk) async for chunk in stream])
+
+    def _validate(self, body: t.Any) -> None:
+        low, high = self._schema.get("minLength", 0), self._schema.get("maxLength")
+        if body < low or (high is not None and body > high):
+            limits = f"at least {low}" + ("" if high is None else f" and at most {high}")
+            raise BadRequestProblem(detail=f"The body has {body} bytes; it must have {limits}.")
+
+
 VALIDATORS = {
     **VALIDATOR_MAP,
     "parameter": ParameterErrors,
@@ -150,6 +190,8 @@ VALIDATORS = {
             **VALIDATOR_MAP["body"],
             "*/*json": JSONBodyValidator,
             "multipart/form-data": MultiPartBodyValidator,
+            "text/plain": TextBodyValidator,
+            "application/octet-stream": BinaryBodyValidator,
         }
     ),
 }
