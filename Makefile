@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## serve on http://127.0.0.1:8080 (DEBUG=1 for reload and debug logs)
 	DEBUG=$(DEBUG) $(PY) app.py
 
-test: lint  ## lint, then every test (PostgreSQL too when TEST_DATABASE_URL is set)
-	$(PY) -m pytest
+test: lint  ## lint, then every test on 2 workers (PostgreSQL too when TEST_DATABASE_URL is set)
+	$(PY) -m pytest -n 2
 
 lint: $(STAMP)  ## the spec validator, ruff and mypy
 	$(PY) -m openapi_spec_validator openapi/api.yaml

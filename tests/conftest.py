@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
 from app import create_app
@@ -23,7 +24,35 @@ from settings import Settings
 # the service itself never uses httpx.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ... under pytest -n
+
+
+def per_worker_postgres(url: str | None) -> str | None:
+    """Under xdist, each worker gets its own database (test_gw0, ...), created when missing."""
+    if not url or not WORKER:
+        return url
+    base = make_url(url)
+    database = f"{base.database}_{WORKER}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database}
+        )
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{database}"'))
+    engine.dispose()
+    return base.set(database=database).render_as_string(hide_password=False)
+
+
+def per_worker_redis(url: str | None) -> str | None:
+    """Under xdist, each worker gets its own Redis database number (1, 2, ...)."""
+    if not url or not WORKER:
+        return url
+    return str(make_url(url).set(database=str(int(WORKER.removeprefix("gw")) + 1)))
+
+
+POSTGRES_URL = per_worker_postgres(os.environ.get("TEST_DATABASE_URL"))
+REDIS_URL = per_worker_redis(os.environ.get("TEST_REDIS_URL"))
 BACKENDS = [
     "sqlite",
     pytest.param(

@@ -17,9 +17,8 @@ from app import create_app
 from settings import Settings, SettingsError
 from store.db import Database
 from store.models import Article, Token, User
-from tests.conftest import basic
+from tests.conftest import REDIS_URL, basic
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL")
 ROOT = Path(__file__).resolve().parent.parent
 
 

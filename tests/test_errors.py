@@ -148,3 +148,26 @@ def test_framework_errors_say_what_to_do(client: TestClient) -> None:
         "application/xml is not accepted here; send one of: "
         "text/plain, application/json, application/octet-stream, multipart/form-data."
     )
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/articles", "/articles/1", "/hello", "/echo", "/messages", "/users", "/users/2"]
+)
+def test_head_answers_every_get_with_its_headers_and_no_body(
+    client: TestClient, admin: dict[str, str], path: str
+) -> None:
+    client.post("/articles", json={"title": "T", "body": "B"}, headers=admin)
+    get, head = client.get(path), client.head(path)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    ignore = {"x-request-id", "date"}
+    assert {k: v for k, v in head.headers.items() if k not in ignore} == {
+        k: v for k, v in get.headers.items() if k not in ignore
+    }
+
+
+@pytest.mark.parametrize("query", ["limit=99999999999999999999999", "limit=-1", "limit=abc"])
+def test_out_of_range_query_integers_are_400(client: TestClient, query: str) -> None:
+    response = client.get(f"/articles?{query}")
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"

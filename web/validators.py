@@ -16,6 +16,7 @@ from connexion.validators import (
     VALIDATOR_MAP,
     AbstractRequestBodyValidator,
     JSONRequestBodyValidator,
+    JSONResponseBodyValidator,
     MultiPartFormDataValidator,
     ParameterValidator,
 )
@@ -23,7 +24,7 @@ from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError
 from starlette.datastructures import Headers
 from starlette.formparsers import MultiPartException
-from starlette.types import Scope
+from starlette.types import Scope, Send
 from werkzeug.http import parse_options_header
 
 RULES_WITH_A_LIMIT = {
@@ -182,6 +183,16 @@ class BinaryBodyValidator(AbstractRequestBodyValidator):
             raise BadRequestProblem(detail=f"The body has {body} bytes; it must have {limits}.")
 
 
+class JSONResponseValidator(JSONResponseBodyValidator):
+    """Response validation (tests turn it on) that knows a HEAD response has no body."""
+
+    def wrap_send(self, send: Send) -> Send:
+        if self._scope.get("method") == "HEAD":
+            return send
+        wrapped: Send = super().wrap_send(send)
+        return wrapped
+
+
 VALIDATORS = {
     **VALIDATOR_MAP,
     "parameter": ParameterErrors,
@@ -194,4 +205,5 @@ VALIDATORS = {
             "application/octet-stream": BinaryBodyValidator,
         }
     ),
+    "response": MediaTypeDict({**VALIDATOR_MAP["response"], "*/*json": JSONResponseValidator}),
 }
