@@ -10,6 +10,7 @@ from pathlib import Path
 DEVELOPMENT_ADMIN_PASSWORD = "secret"  # noqa: S105 (the tutorial's development default)
 PRODUCTION_MIN_PASSWORD = 12
 PROFILES = ("development", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class SettingsError(ValueError):
@@ -28,6 +29,18 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _choice(
+    env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str | None
+) -> str | None:
+    raw = env.get(name)
+    if not raw:
+        return default
+    value = raw.upper() if name == "LOG_LEVEL" else raw.lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return value
 
 
 def _admin_password(env: Mapping[str, str], profile: str) -> str:
@@ -60,6 +73,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     log_file: str = "app.log"
+    log_format: str = "text"
+    log_level_name: str | None = None
+    log_max_bytes: int = 10 * 1024 * 1024
+    log_backups: int = 5
     debug: bool = False
     admin_username: str = "admin"
     admin_password: str = DEVELOPMENT_ADMIN_PASSWORD
@@ -72,8 +89,8 @@ class Settings:
 
     @property
     def log_level(self) -> str:
-        """DEBUG in debug mode, INFO otherwise."""
-        return "DEBUG" if self.debug else "INFO"
+        """LOG_LEVEL when set; otherwise DEBUG in debug mode, INFO outside it."""
+        return self.log_level_name or ("DEBUG" if self.debug else "INFO")
 
     @property
     def limits_storage_uri(self) -> str:
@@ -95,6 +112,10 @@ class Settings:
             host=env.get("HOST") or defaults.host,
             port=_integer(env, "PORT", defaults.port),
             log_file=env.get("LOG_FILE") or defaults.log_file,
+            log_format=_choice(env, "LOG_FORMAT", ("text", "json"), None) or defaults.log_format,
+            log_level_name=_choice(env, "LOG_LEVEL", LOG_LEVELS, None),
+            log_max_bytes=_integer(env, "LOG_MAX_BYTES", defaults.log_max_bytes),
+            log_backups=_integer(env, "LOG_BACKUPS", defaults.log_backups),
             debug=_flag(env.get("DEBUG", "")),
             admin_username=env.get("ADMIN_USERNAME") or defaults.admin_username,
             admin_password=_admin_password(env, profile),

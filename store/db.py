@@ -67,6 +67,11 @@ class Database:
         with self._writer() as session, session.begin():
             yield session
 
+    def ping(self) -> None:
+        """Round-trip to the database; raises (OperationalError) when it cannot be reached."""
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
     def migrate(self) -> None:
         """Bring the schema to the newest migration; a no-op when it is already there."""
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):

@@ -128,3 +128,24 @@ def test_a_database_that_goes_away_gives_503_and_heals(proxied: tuple[Proxy, Set
             client.get("/secrets", headers={"Authorization": "Basic YWRtaW46c2VjcmV0"}).status_code
             == 200
         )
+
+
+def test_health_probes(client: TestClient) -> None:
+    for path in ("/healthz", "/readyz"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+        assert response.headers["cache-control"] == "no-store"
+
+
+def test_readiness_follows_the_database(proxied: tuple[Proxy, Settings]) -> None:
+    proxy, settings = proxied
+    with create_app(settings).test_client() as client:
+        assert client.get("/readyz").status_code == 200
+        proxy.cut()
+        down = client.get("/readyz")
+        assert down.status_code == 503
+        assert down.headers["content-type"] == "application/problem+json"
+        assert client.get("/healthz").status_code == 200
+        proxy.restore()
+        assert client.get("/readyz").status_code == 200

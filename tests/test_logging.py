@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from pathlib import Path
 
 from starlette.testclient import TestClient
 
+from app import create_app
 from settings import Settings
 from tests.conftest import basic
 
@@ -57,3 +60,41 @@ def test_credentials_never_reach_the_log(client: TestClient, settings: Settings)
     log = Path(settings.log_file).read_text(encoding="utf-8")
     for secret in (token, "hunter2-wrong", "cookie-secret", "body-secret", "YWRtaW46c2VjcmV0"):
         assert secret not in log
+
+
+def test_json_lines_carry_the_request_fields(settings: Settings) -> None:
+    with create_app(dataclasses.replace(settings, log_format="json")).test_client() as client:
+        response = client.get("/hello", headers={"X-Request-ID": "json-1"})
+    lines = [json.loads(line) for line in Path(settings.log_file).read_text().splitlines()]
+    access = [line for line in lines if line["logger"] == "articles_api.access"]
+    assert access == [
+        {
+            "time": access[0]["time"],
+            "level": "INFO",
+            "request_id": "json-1",
+            "logger": "articles_api.access",
+            "message": access[0]["message"],
+            "method": "GET",
+            "path": "/hello",
+            "status": 200,
+            "duration_ms": access[0]["duration_ms"],
+        }
+    ]
+    assert response.headers["x-request-id"] == "json-1"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}", access[0]["time"])
+
+
+def test_the_log_file_rotates(settings: Settings) -> None:
+    small = dataclasses.replace(settings, log_max_bytes=2000, log_backups=2)
+    with create_app(small).test_client() as client:
+        for _ in range(60):
+            client.get("/hello")
+    files = sorted(p.name for p in Path(settings.log_file).parent.glob("app.log*"))
+    assert files == ["app.log", "app.log.1", "app.log.2"]
+    assert all(p.stat().st_size <= 2200 for p in Path(settings.log_file).parent.glob("app.log*"))
+
+
+def test_log_settings_come_from_the_environment() -> None:
+    settings = Settings.from_env({"LOG_FORMAT": "JSON", "LOG_LEVEL": "warning"})
+    assert (settings.log_format, settings.log_level) == ("json", "WARNING")
+    assert Settings.from_env({"DEBUG": "1"}).log_level == "DEBUG"

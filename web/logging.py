@@ -1,14 +1,35 @@
-"""Logging to the log file and stderr, every line stamped with its request id."""
+"""Logging to a rotated log file and stderr, as text or JSON lines, stamped with request ids."""
 
 from __future__ import annotations
 
+import json
 import logging
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import Any
 
 from settings import Settings
 from web.requests import RequestIdFilter
 
-FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+
+
+class JSONLines(logging.Formatter):
+    """One JSON object per line: time, level, request id, logger, message, and the request's
+    method, path, status and duration on access lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+            "level": record.levelname,
+            "request_id": getattr(record, "request_id", "-"),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line.update(getattr(record, "http", {}))
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
 
 
 def configure(settings: Settings) -> None:
@@ -18,11 +39,14 @@ def configure(settings: Settings) -> None:
         root.removeHandler(handler)
         handler.close()
     Path(settings.log_file).parent.mkdir(parents=True, exist_ok=True)
-    formatter = logging.Formatter(FORMAT)
-    for handler in (
-        logging.FileHandler(settings.log_file, encoding="utf-8"),
-        logging.StreamHandler(),
-    ):
+    formatter = JSONLines() if settings.log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    file_handler = RotatingFileHandler(
+        settings.log_file,
+        maxBytes=settings.log_max_bytes,
+        backupCount=settings.log_backups,
+        encoding="utf-8",
+    )
+    for handler in (file_handler, logging.StreamHandler()):
         setattr(handler, "articles_api", True)  # noqa: B010 (marks the handlers we own)
         handler.setFormatter(formatter)
         handler.addFilter(RequestIdFilter())

@@ -24,6 +24,8 @@ API_LINKS = {
     "messages": "/messages",
     "secrets": "/secrets",
     "tokens": "/tokens",
+    "healthz": "/healthz",
+    "readyz": "/readyz",
     "service-desc": "/openapi.json",
     "service-doc": "/ui/",
 }
@@ -66,6 +68,11 @@ def _json_page(
         "items": [item(entry) for entry in page.items],
         "links": _page_links(path, page, limit, filters or {}),
     }
+
+
+def health() -> Representations:
+    """A probe's answer."""
+    return {JSON: lambda: {"status": "ok"}}
 
 
 def index() -> Representations:

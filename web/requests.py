@@ -65,7 +65,18 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
+            fields = {
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status["code"],
+                "duration_ms": round(elapsed_ms, 1),
+            }
             access_log.info(
-                "%s %s %s %.1fms", scope["method"], scope["path"], status["code"], elapsed_ms
+                "%s %s %s %.1fms",
+                scope["method"],
+                scope["path"],
+                status["code"],
+                elapsed_ms,
+                extra={"http": fields},
             )
             REQUEST_ID.reset(token)

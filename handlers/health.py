@@ -1,0 +1,19 @@
+"""/healthz and /readyz."""
+
+import flask
+
+from web import representations, services
+from web.negotiation import respond
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def get_healthz() -> flask.Response:
+    """Alive: the process answers."""
+    return respond(representations.health(), headers=NO_STORE)
+
+
+def get_readyz() -> flask.Response:
+    """Ready: the database answers (503 from web.problems when it does not)."""
+    services.current().db.ping()
+    return respond(representations.health(), headers=NO_STORE)
