@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint migrate clean bench bench-pagination
+.PHONY: run serve-prod test lint migrate clean bench bench-pagination
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ lint: $(STAMP)  ## the spec validator, ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+
+serve-prod: $(STAMP)  ## gunicorn with WORKERS uvicorn workers on HOST:PORT; SIGTERM drains in-flight requests
+	$(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py app:app
 
 migrate: $(STAMP)  ## bring DATABASE_URL's schema to the newest migration
 	$(PY) -c 'from settings import Settings; from store.db import Database; Database(Settings.from_env().database_url).migrate()'

@@ -19,6 +19,7 @@ import yaml
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.cors import CORSMiddleware
 
 from auth.passwords import Passwords
 from auth.throttle import FailedLogins
@@ -33,6 +34,7 @@ from web.guards import (
     Options,
     SecurityHeaders,
 )
+from web.metrics import Metrics
 from web.requests import RequestContext
 from web.routes import Routes
 from web.services import Services
@@ -41,6 +43,21 @@ from web.validators import VALIDATORS
 
 SPEC_DIR = Path(__file__).parent / "openapi"
 SPEC_FILE = "api.yaml"
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "X-Request-ID",
+]
+CORS_RESPONSE_HEADERS = [
+    "ETag",
+    "Link",
+    "Location",
+    "Retry-After",
+    "WWW-Authenticate",
+    "X-Request-ID",
+]
 
 
 def load_spec() -> dict[str, Any]:
@@ -62,6 +79,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         routes=routes,
         passwords=passwords,
         throttle=FailedLogins(settings.limits_storage_uri, settings.auth_failure_limit),
+        metrics=Metrics(),
     )
 
     @asynccontextmanager
@@ -86,6 +104,15 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     problems.install(app, routes, debug=settings.debug)
     app.add_middleware(RequestContext, MiddlewarePosition.BEFORE_EXCEPTION, services=services)
     app.add_middleware(SecurityHeaders, MiddlewarePosition.BEFORE_EXCEPTION)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            MiddlewarePosition.BEFORE_EXCEPTION,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_RESPONSE_HEADERS,
+        )
     # BEFORE_SWAGGER matches the class itself, and the stack holds SpecAsWritten in its place.
     body_limit = settings.max_message_bytes + MULTIPART_ALLOWANCE
     app.add_middleware(BodyLimit, MiddlewarePosition.BEFORE_ROUTING, max_bytes=body_limit)

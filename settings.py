@@ -78,6 +78,8 @@ class Settings:
     log_max_bytes: int = 10 * 1024 * 1024
     log_backups: int = 5
     debug: bool = False
+    workers: int = 2
+    cors_origins: tuple[str, ...] = ()
     admin_username: str = "admin"
     admin_password: str = DEVELOPMENT_ADMIN_PASSWORD
     max_message_bytes: int = 10 * 1024 * 1024
@@ -117,6 +119,12 @@ class Settings:
             log_max_bytes=_integer(env, "LOG_MAX_BYTES", defaults.log_max_bytes),
             log_backups=_integer(env, "LOG_BACKUPS", defaults.log_backups),
             debug=_flag(env.get("DEBUG", "")),
+            workers=_integer(env, "WORKERS", defaults.workers),
+            cors_origins=tuple(
+                origin.strip()
+                for origin in env.get("CORS_ORIGINS", "").split(",")
+                if origin.strip()
+            ),
             admin_username=env.get("ADMIN_USERNAME") or defaults.admin_username,
             admin_password=_admin_password(env, profile),
             max_message_bytes=_integer(env, "MAX_MESSAGE_BYTES", defaults.max_message_bytes),

@@ -13,6 +13,11 @@ def get_healthz() -> flask.Response:
     return respond(representations.health(), headers=NO_STORE)
 
 
+def get_metrics() -> flask.Response:
+    """Prometheus metrics of this process."""
+    return respond(representations.metrics(services.current().metrics.exposition()))
+
+
 def get_readyz() -> flask.Response:
     """Ready: the database answers (503 from web.problems when it does not)."""
     services.current().db.ping()

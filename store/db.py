@@ -9,12 +9,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SETUP_LOCK = 0x41525449  # any constant; names the advisory lock of schema set-up
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -72,11 +73,22 @@ class Database:
         with self.engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
 
+    def hold_setup_lock(self, connection: Connection) -> None:
+        """Serialise schema and fixture set-up between processes starting at once.
+
+        PostgreSQL: an advisory lock held until the transaction ends. SQLite: the transaction
+        already holds the write lock (BEGIN IMMEDIATE).
+        """
+        if not self.is_sqlite:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SETUP_LOCK})
+
     def migrate(self) -> None:
         """Bring the schema to the newest migration; a no-op when it is already there."""
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-        with self.engine.begin() as connection:
+        writer = self.engine.execution_options(sqlite_immediate=True)
+        with writer.begin() as connection:
+            self.hold_setup_lock(connection)
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

@@ -98,6 +98,7 @@ def ensure_fixtures(
     every start: the admin's stored hash is replaced when it no longer matches the settings.
     """
     with db.write() as session:
+        db.hold_setup_lock(session.connection())
         if session.scalar(select(func.count()).select_from(User)) == 0:
             for name in TUTORIAL_USERS:
                 session.add(User(username=name, role="user"))

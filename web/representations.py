@@ -75,6 +75,11 @@ def health() -> Representations:
     return {JSON: lambda: {"status": "ok"}}
 
 
+def metrics(exposition: str) -> Representations:
+    """Prometheus' text exposition."""
+    return {TEXT: lambda: exposition}
+
+
 def index() -> Representations:
     """The entry point: `Welcome`, or the resources' links."""
     links = {name: {"href": href} for name, href in API_LINKS.items()}

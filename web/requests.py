@@ -48,6 +48,8 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         scope[SCOPE_KEY] = self.services
+        # connexion's router records the operationId here; the dict must exist to be shared.
+        extensions = scope.setdefault("extensions", {})
         request_id = _request_id(scope)
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
@@ -64,7 +66,10 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
+            elapsed = time.perf_counter() - started
+            elapsed_ms = elapsed * 1000
+            operation = extensions.get("connexion_routing", {}).get("operation_id")
+            self.services.metrics.observe(operation, scope["method"], status["code"], elapsed)
             fields = {
                 "method": scope["method"],
                 "path": scope["path"],

@@ -13,6 +13,7 @@ from auth.throttle import FailedLogins
 from settings import Settings
 from store import users
 from store.db import Database
+from web.metrics import Metrics
 from web.routes import Routes
 
 SCOPE_KEY = "articles_api.services"
@@ -27,6 +28,7 @@ class Services:
     routes: Routes
     passwords: Passwords
     throttle: FailedLogins
+    metrics: Metrics
 
     def start(self) -> None:
         """Migrate the database and make sure the fixtures and the admin are in place."""

@@ -1,0 +1,126 @@
+"""Production serving: gunicorn with uvicorn workers; SIGTERM finishes what it started."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+from starlette.testclient import TestClient
+
+from app import create_app
+from settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_sigterm_lets_an_in_flight_request_finish(settings: Settings, tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "LOG_FILE": str(tmp_path / "app.log"),
+        "PORT": str(port),
+        "WORKERS": "2",
+        "PASSWORD_HASH_TIME_COST": "1",
+        "PASSWORD_HASH_MEMORY_KIB": "1024",
+    }
+    server = subprocess.Popen(
+        [str(GUNICORN), "-c", "deploy/gunicorn.conf.py", "app:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "gunicorn did not become ready"
+            time.sleep(0.2)
+
+        sent_half = threading.Event()
+
+        def slow_body() -> Iterator[bytes]:
+            yield b"a" * 1000
+            sent_half.set()
+            time.sleep(1.5)
+            yield b"b" * 1000
+
+        result: dict[str, httpx.Response] = {}
+
+        def upload() -> None:
+            result["response"] = httpx.post(
+                f"{base}/messages",
+                content=slow_body(),
+                headers={"Content-Type": "application/octet-stream", "Accept": "application/json"},
+                timeout=30,
+            )
+
+        thread = threading.Thread(target=upload)
+        thread.start()
+        assert sent_half.wait(10)
+        time.sleep(0.2)
+        server.send_signal(signal.SIGTERM)
+        thread.join(30)
+        response = result["response"]
+        assert response.status_code == 201, response.text
+        assert response.json()["size"] == 2000
+        assert server.wait(40) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+        output = server.stdout.read().decode() if server.stdout else ""
+        print(output)
+
+
+def test_cors_is_off_by_default(client: TestClient) -> None:
+    response = client.get("/hello", headers={"Origin": "https://app.example"})
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_cors_allows_the_configured_origins(settings: Settings) -> None:
+    app = create_app(dataclasses.replace(settings, cors_origins=("https://app.example",)))
+    with app.test_client() as client:
+        preflight = client.options(
+            "/articles/1",
+            headers={
+                "Origin": "https://app.example",
+                "Access-Control-Request-Method": "PUT",
+                "Access-Control-Request-Headers": "authorization, if-match, content-type",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+        assert "PUT" in preflight.headers["access-control-allow-methods"]
+        simple = client.get("/articles", headers={"Origin": "https://app.example"})
+        assert simple.headers["access-control-allow-origin"] == "https://app.example"
+        assert "ETag" in simple.headers["access-control-expose-headers"]
+        other = client.get("/articles", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+    assert Settings.from_env(
+        {"CORS_ORIGINS": "https://a.example, https://b.example"}
+    ).cors_origins == (
+        "https://a.example",
+        "https://b.example",
+    )

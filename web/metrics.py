@@ -1,0 +1,36 @@
+"""Prometheus metrics: requests and their latency, by operationId, method and status."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+UNROUTED = "none"  # 404s, the UI, the spec document: nothing the spec names
+
+
+class Metrics:
+    """One app's metrics, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._requests = Counter(
+            "http_requests",
+            "Requests answered.",
+            ["operation", "method", "status"],
+            registry=self.registry,
+        )
+        self._duration = Histogram(
+            "http_request_duration_seconds",
+            "Time to answer a request.",
+            ["operation"],
+            registry=self.registry,
+        )
+
+    def observe(self, operation: str | None, method: str, status: int, seconds: float) -> None:
+        """Count one answered request."""
+        label = operation or UNROUTED
+        self._requests.labels(label, method, str(status)).inc()
+        self._duration.labels(label).observe(seconds)
+
+    def exposition(self) -> str:
+        """The Prometheus text format."""
+        return generate_latest(self.registry).decode("utf-8")
