@@ -82,16 +82,24 @@ class Database:
         if not self.is_sqlite:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SETUP_LOCK})
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest migration; a no-op when it is already there."""
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to `revision` (the newest); a no-op when it is already there."""
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-        writer = self.engine.execution_options(sqlite_immediate=True)
-        with writer.begin() as connection:
-            self.hold_setup_lock(connection)
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        with self.engine.connect() as connection:
+            if self.is_sqlite:
+                # SQLite migrations rebuild tables; with foreign keys on, dropping a parent table
+                # deletes its children first. The pragma only works outside a transaction.
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
+            try:
+                with connection.execution_options(sqlite_immediate=True).begin():
+                    self.hold_setup_lock(connection)
+                    config = alembic_config()
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, revision)
+            finally:
+                if self.is_sqlite:
+                    connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -11,7 +11,14 @@ from store.types import Id, UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):
-    """The declarative base of every table."""
+    """The declarative base of every table.
+
+    SQLite reuses the largest deleted rowid unless a table says AUTOINCREMENT: a deleted
+    article's id (and ETag "1") would come back on the next article, and a stale URL or
+    If-Match would reach the new one. PostgreSQL's sequences never reuse ids.
+    """
+
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy reads it per class)
 
 
 class User(Base):

@@ -176,3 +176,21 @@ def test_uploads_are_served_as_attachments_never_rendered(client: TestClient) ->
     )
     client.post("/messages", content=b"Hello", headers={"Content-Type": "text/plain"})
     assert "content-disposition" not in client.get("/messages/3").headers
+
+
+@pytest.mark.parametrize("text", [b"0", b"true", b"null", b"[1]", b'{"a": 1}'])
+def test_text_that_reads_as_json_is_still_text(client: TestClient, text: bytes) -> None:
+    assert (
+        client.post("/messages", content=text, headers={"Content-Type": "text/plain"}).status_code
+        == 201
+    )
+    stored = client.get("/messages/1")
+    assert stored.status_code == 200
+    assert stored.content == text
+
+
+def test_an_empty_file_is_a_file(client: TestClient) -> None:
+    response = client.post("/messages", files={"file": ("empty.txt", b"", "text/plain")})
+    assert response.status_code == 201
+    assert response.text == "File message written: empty.txt (0 bytes)"
+    assert client.get("/messages/1").content == b""

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from starlette.testclient import TestClient
 
 from app import create_app
@@ -106,3 +106,52 @@ def test_settings_come_from_the_environment() -> None:
     assert defaults.log_file == "app.log"
     with pytest.raises(SettingsError, match="PORT"):
         Settings.from_env({"PORT": "eighty"})
+
+
+def test_upgrading_a_populated_database_loses_nothing(database_url: str) -> None:
+    db = Database(database_url)
+    db.migrate("0003")
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, username, role, created_at) VALUES (1, 'u', 'user', :now)"
+            ),
+            {"now": "2026-01-01 00:00:00"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO articles (id, title, body, author_id, created_at, updated_at, version)"
+                " VALUES (1, 't', 'b', 1, :now, :now, 3)"
+            ),
+            {"now": "2026-01-01 00:00:00"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO tokens (id, user_id, token_hash, scopes, created_at, expires_at)"
+                " VALUES (1, 1, 'h', '', :now, :now)"
+            ),
+            {"now": "2026-01-01 00:00:00"},
+        )
+    db.migrate()
+    with db.engine.connect() as connection:
+        counts = [
+            connection.scalar(text(f"SELECT count(*) FROM {table}"))  # noqa: S608 (fixed names)
+            for table in ("users", "articles", "tokens")
+        ]
+    db.dispose()
+    assert counts == [1, 1, 1]
+
+
+def test_deleted_ids_are_never_reused(client: TestClient, admin: dict[str, str]) -> None:
+    for title in ("one", "two"):
+        client.post("/articles", json={"title": title, "body": "B"}, headers=admin)
+    assert client.delete("/articles/2", headers={**admin, "If-Match": '"1"'}).status_code == 204
+    again = client.post("/articles", json={"title": "three", "body": "B"}, headers=admin)
+    assert again.json()["id"] == 3
+    assert client.get("/articles/2").status_code == 404
+    assert (
+        client.put(
+            "/articles/2", json={"title": "x", "body": "y"}, headers={**admin, "If-Match": '"1"'}
+        ).status_code
+        == 404
+    )

@@ -183,6 +183,23 @@ class BinaryBodyValidator(AbstractRequestBodyValidator):
             raise BadRequestProblem(detail=f"The body has {body} bytes; it must have {limits}.")
 
 
+class TextResponseValidator(JSONResponseBodyValidator):
+    """Response validation of text/plain: the text is a string, even when it reads as JSON.
+
+    connexion's own json.loads the text first, so a stored text message `0` became the number 0
+    and failed `type: string`.
+    """
+
+    def _parse(self, stream: t.Iterable[bytes]) -> str:
+        return b"".join(stream).decode(self._encoding)
+
+    def wrap_send(self, send: Send) -> Send:
+        if self._scope.get("method") == "HEAD":
+            return send
+        wrapped: Send = super().wrap_send(send)
+        return wrapped
+
+
 class JSONResponseValidator(JSONResponseBodyValidator):
     """Response validation (tests turn it on) that knows a HEAD response has no body."""
 
@@ -205,5 +222,11 @@ VALIDATORS = {
             "application/octet-stream": BinaryBodyValidator,
         }
     ),
-    "response": MediaTypeDict({**VALIDATOR_MAP["response"], "*/*json": JSONResponseValidator}),
+    "response": MediaTypeDict(
+        {
+            **VALIDATOR_MAP["response"],
+            "*/*json": JSONResponseValidator,
+            "text/plain": TextResponseValidator,
+        }
+    ),
 }

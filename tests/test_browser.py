@@ -1,0 +1,162 @@
+"""Swagger UI in a real browser: headless Chromium against a live server, no CDN involved.
+
+Runs with Debian's chromium (`/usr/bin/chromium`) driven by Playwright for Python; the browser
+Playwright would download itself is not needed. Without either, the test skips:
+`make test-browser` installs both and runs just this test.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from settings import Settings
+
+try:
+    from playwright.sync_api import Locator, Page, expect, sync_playwright
+except ImportError:  # the test skips below
+    sync_playwright = None  # type: ignore[assignment]
+
+CHROMIUM = Path("/usr/bin/chromium")
+HOW = "install Debian's chromium and `pip install playwright`, or run `make test-browser`"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these, Chromium's own connections crowd out the page's: refused many at a time.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-results"  # git-ignored
+SCREENSHOT = ARTIFACTS / "swagger-ui.png"
+SECRET = "Shhh this is top secret spy stuff!"
+NAME = "Grace Hopper"  # not the spec's example, "Hello John Doe", which the page also shows
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(sync_playwright is None, reason=f"playwright is not installed: {HOW}"),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: {HOW}"),
+]
+
+
+@pytest.fixture
+def base_url(settings: Settings, request: pytest.FixtureRequest) -> str:
+    """The live server, on SQLite only: the browser adds nothing per database backend."""
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("the browser test runs once, on SQLite")
+    url: str = request.getfixturevalue("live_server")
+    return url
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    """A page in headless Chromium with a fresh profile."""
+    with (
+        tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile,
+        sync_playwright() as playwright,
+    ):
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1280, "height": 1000},
+        )
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.set_default_timeout(20_000)
+            yield page
+        finally:
+            context.close()
+
+
+def cancel_login_prompts(page: Page) -> None:
+    """Press Cancel on Chromium's own login prompt whenever it would appear, as a user would.
+
+    A 401 with `WWW-Authenticate: Basic` makes Chromium ask for a password before fetch() sees
+    the response; headless, the prompt is never answered and Swagger UI shows LOADING forever.
+    """
+    cdp = page.context.new_cdp_session(page)
+    cdp.on(
+        "Fetch.requestPaused",
+        lambda event: cdp.send("Fetch.continueRequest", {"requestId": event["requestId"]}),
+    )
+    cdp.on(
+        "Fetch.authRequired",
+        lambda event: cdp.send(
+            "Fetch.continueWithAuth",
+            {"requestId": event["requestId"], "authChallengeResponse": {"response": "CancelAuth"}},
+        ),
+    )
+    cdp.send("Fetch.enable", {"handleAuthRequests": True, "patterns": [{"urlPattern": "*"}]})
+
+
+def operation(page: Page, method: str, path: str) -> Locator:
+    """An operation's block, opened, with "Try it out" pressed."""
+    block = page.locator(f".opblock-{method}").filter(
+        has=page.locator(f'.opblock-summary-path[data-path="{path}"]')
+    )
+    block.locator(".opblock-summary-control").click()
+    block.get_by_role("button", name="Try it out").click()
+    return block
+
+
+def execute(block: Locator) -> Locator:
+    """Press Execute; the live response's row (status and body) once it arrives."""
+    block.get_by_role("button", name="Execute").click()
+    row = block.locator(".live-responses-table tbody tr.response")
+    row.scroll_into_view_if_needed()
+    return row
+
+
+def authorize_basic(page: Page, username: str, password: str) -> None:
+    """Log in through the Authorize dialog's HTTP Basic form, then close the dialog."""
+    page.locator(".auth-wrapper button.authorize").click()
+    form = page.locator(".modal-ux .auth-container").filter(has_text="basicAuth")
+    form.get_by_label("auth-basic-username").fill(username)
+    form.get_by_label("auth-basic-password").fill(password)
+    form.get_by_role("button", name="Authorize").click()
+    expect(form.get_by_role("button", name="Logout")).to_be_visible()
+    form.get_by_role("button", name="Close").click()
+    expect(page.locator(".modal-ux")).to_have_count(0)
+
+
+def test_try_it_out_in_swagger_ui(base_url: str, page: Page) -> None:
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    cancel_login_prompts(page)
+    try:
+        page.goto(f"{base_url}/ui/")
+
+        hello = operation(page, "get", "/hello")
+        hello.locator('tr[data-param-name="name"] input').fill(NAME)
+        response = execute(hello)
+        expect(response.locator(".response-col_status")).to_have_text("200")
+        expect(response.locator(".response-col_description pre").first).to_have_text(
+            f"Hello {NAME}"
+        )
+
+        secrets = operation(page, "get", "/secrets")
+        response = execute(secrets)
+        expect(response.locator(".response-col_status")).to_have_text("401")
+        expect(response).not_to_contain_text(SECRET)
+
+        authorize_basic(page, "admin", "secret")
+        response = execute(secrets)
+        expect(response.locator(".response-col_status")).to_have_text("200")
+        expect(response.locator(".response-col_description pre").first).to_have_text(SECRET)
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=SCREENSHOT)
+
+    assert f"{base_url}/ui/swagger-ui-bundle.js" in requests
+    assert f"{base_url}/openapi.json" in requests
+    assert f"{base_url}/secrets" in requests
+    elsewhere = [url for url in requests if not url.startswith(f"{base_url}/")]
+    assert elsewhere == [], "Swagger UI must load nothing from a CDN"
