@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from app import create_app
 from settings import Settings
 from tests import fuzzing
+from tests.conftest import serving
 from tests.test_contract import CONFIG as CONTRACT_CONFIG
 
 SEED = 20121126
@@ -59,22 +55,8 @@ def fuzz_server(settings: Settings) -> Iterator[str]:
     The fuzzer sends invalid credentials on purpose (its ignored_auth check), far more than the
     default limit allows; test_auth.py tests that limit.
     """
-    app = create_app(dataclasses.replace(settings, auth_failure_limit="100000/minute"))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the fuzz server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(dataclasses.replace(settings, auth_failure_limit="100000/minute")) as base_url:
+        yield base_url
 
 
 def assert_thorough(out: Path, spec: dict[str, Any]) -> fuzzing.Summary:
