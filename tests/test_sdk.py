@@ -283,13 +283,13 @@ def test_the_client_is_generated_from_the_live_spec(
 
 
 def test_index_hello_and_echo(api: Api) -> None:
-    from articles_api_client.api.index import handlers_root_get_index as get_index
-    from articles_api_client.api.tutorial import handlers_echo_delete_echo as delete_echo
-    from articles_api_client.api.tutorial import handlers_echo_get_echo as get_echo
-    from articles_api_client.api.tutorial import handlers_echo_patch_echo as patch_echo
-    from articles_api_client.api.tutorial import handlers_echo_post_echo as post_echo
-    from articles_api_client.api.tutorial import handlers_echo_put_echo as put_echo
-    from articles_api_client.api.tutorial import handlers_hello_get_hello as get_hello
+    from articles_api_client.api.index import get_index as get_index
+    from articles_api_client.api.tutorial import delete_echo as delete_echo
+    from articles_api_client.api.tutorial import get_echo as get_echo
+    from articles_api_client.api.tutorial import get_hello as get_hello
+    from articles_api_client.api.tutorial import patch_echo as patch_echo
+    from articles_api_client.api.tutorial import post_echo as post_echo
+    from articles_api_client.api.tutorial import put_echo as put_echo
     from articles_api_client.models import ApiIndex, Echo, Hello, Link
     from articles_api_client.types import File
 
@@ -338,12 +338,12 @@ def test_index_hello_and_echo(api: Api) -> None:
 
 
 def test_articles_crud_with_etags(api: Api) -> None:
-    from articles_api_client.api.articles import handlers_articles_delete_article as delete
-    from articles_api_client.api.articles import handlers_articles_get_article as get
-    from articles_api_client.api.articles import handlers_articles_list_articles as list_
-    from articles_api_client.api.articles import handlers_articles_patch_article as patch
-    from articles_api_client.api.articles import handlers_articles_post_article as post
-    from articles_api_client.api.articles import handlers_articles_put_article as put
+    from articles_api_client.api.articles import delete_article as delete
+    from articles_api_client.api.articles import get_article as get
+    from articles_api_client.api.articles import list_articles as list_
+    from articles_api_client.api.articles import patch_article as patch
+    from articles_api_client.api.articles import post_article as post
+    from articles_api_client.api.articles import put_article as put
     from articles_api_client.models import (
         Article,
         ArticleInput,
@@ -441,10 +441,10 @@ def send_text(operation: ModuleType, client: Any, url: str, text: str) -> Any:
 
 
 def test_messages_in_every_media_type_round_trip(api: Api) -> None:
-    from articles_api_client.api.messages import handlers_messages_delete_message as delete
-    from articles_api_client.api.messages import handlers_messages_get_message as get
-    from articles_api_client.api.messages import handlers_messages_list_messages as list_
-    from articles_api_client.api.messages import handlers_messages_post_message as post
+    from articles_api_client.api.messages import delete_message as delete
+    from articles_api_client.api.messages import get_message as get
+    from articles_api_client.api.messages import list_messages as list_
+    from articles_api_client.api.messages import post_message as post
     from articles_api_client.models import FileUpload, Message, MessagePage, Problem
     from articles_api_client.types import File
 
@@ -512,10 +512,10 @@ def test_messages_in_every_media_type_round_trip(api: Api) -> None:
 
 
 def test_users(api: Api) -> None:
-    from articles_api_client.api.users import handlers_users_delete_user as delete
-    from articles_api_client.api.users import handlers_users_get_user as get
-    from articles_api_client.api.users import handlers_users_list_users as list_
-    from articles_api_client.api.users import handlers_users_post_user as post
+    from articles_api_client.api.users import delete_user as delete
+    from articles_api_client.api.users import get_user as get
+    from articles_api_client.api.users import list_users as list_
+    from articles_api_client.api.users import post_user as post
     from articles_api_client.models import Problem, UserEntry, UserInput, UserPage, UserProfile
 
     admin = api.admin()
@@ -553,12 +553,12 @@ def test_users(api: Api) -> None:
 
 
 def test_tokens_and_secrets_with_basic_and_bearer(api: Api) -> None:
-    from articles_api_client.api.articles import handlers_articles_post_article as post_article
-    from articles_api_client.api.auth import handlers_secrets_get_secret as get_secret
-    from articles_api_client.api.auth import handlers_tokens_delete_token as delete_token
-    from articles_api_client.api.auth import handlers_tokens_list_tokens as list_tokens
-    from articles_api_client.api.auth import handlers_tokens_post_token as post_token
-    from articles_api_client.api.users import handlers_users_post_user as post_user
+    from articles_api_client.api.articles import post_article as post_article
+    from articles_api_client.api.auth import delete_token as delete_token
+    from articles_api_client.api.auth import get_secret as get_secret
+    from articles_api_client.api.auth import list_tokens as list_tokens
+    from articles_api_client.api.auth import post_token as post_token
+    from articles_api_client.api.users import post_user as post_user
     from articles_api_client.models import (
         ArticleInput,
         IssuedToken,
@@ -618,9 +618,9 @@ def test_tokens_and_secrets_with_basic_and_bearer(api: Api) -> None:
 
 
 def test_operations_probes_and_metrics(api: Api) -> None:
-    from articles_api_client.api.operations import handlers_health_get_healthz as healthz
-    from articles_api_client.api.operations import handlers_health_get_metrics as metrics
-    from articles_api_client.api.operations import handlers_health_get_readyz as readyz
+    from articles_api_client.api.operations import get_healthz as healthz
+    from articles_api_client.api.operations import get_metrics as metrics
+    from articles_api_client.api.operations import get_readyz as readyz
     from articles_api_client.models import Health, HealthStatus
 
     client = api.anonymous()
@@ -629,7 +629,7 @@ def test_operations_probes_and_metrics(api: Api) -> None:
         assert response.status_code == 200 and isinstance(response.parsed, Health)
         assert response.parsed.status is HealthStatus.OK
         assert response.headers["cache-control"] == "no-store"
-    labels = 'method="GET",operation="handlers.health.get_readyz",status="200"'
+    labels = 'method="GET",operation="get_readyz",status="200"'
     counted = f"http_requests_total{{{labels}}}"
     deadline = time.monotonic() + 5  # a request is counted once its answer has gone out
     while True:

@@ -26,8 +26,8 @@ class Metrics:
         )
 
     def observe(self, operation: str | None, method: str, status: int, seconds: float) -> None:
-        """Count one answered request."""
-        label = operation or UNROUTED
+        """Count one answered request; `operation` is connexion's `<controller>.<operationId>`."""
+        label = operation.rpartition(".")[2] if operation else UNROUTED
         self._requests.labels(label, method, str(status)).inc()
         self._duration.labels(label).observe(seconds)
 
