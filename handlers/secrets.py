@@ -3,9 +3,7 @@
 import flask
 
 from web import representations
-from web.negotiation import respond
-
-NO_STORE = {"Cache-Control": "no-store"}
+from web.negotiation import NO_STORE, respond
 
 
 def get_secret() -> flask.Response:

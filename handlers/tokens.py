@@ -9,9 +9,7 @@ from auth.principal import Principal
 from store import tokens
 from store.types import utcnow
 from web import representations, services
-from web.negotiation import no_content, respond
-
-NO_STORE = {"Cache-Control": "no-store"}
+from web.negotiation import NO_STORE, no_content, respond
 
 
 def post_token(token_info: dict[str, Any], body: dict[str, Any] | None = None) -> flask.Response:

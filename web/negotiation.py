@@ -18,6 +18,7 @@ Representations = Mapping[str, Callable[[], Body]]
 TEXT = "text/plain"
 JSON = "application/json"
 V2 = "application/vnd.example.v2+json"
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _declared(status: int) -> list[str]:
