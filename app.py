@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 
 # connexion imports starlette.testclient at import time, and Starlette 1.x warns there that its
@@ -25,8 +27,8 @@ from auth.passwords import Passwords
 from auth.throttle import FailedLogins
 from settings import Settings, SettingsError
 from store.db import Database
+from web import fastpath, problems
 from web import logging as app_logging
-from web import problems
 from web.guards import (
     MULTIPART_ALLOWANCE,
     BodyLimit,
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     # OPTIONS is answered from the spec by web.guards.Options, not by Flask's automatic handler.
     app.app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.add_api(SPEC_FILE, validate_responses=settings.validate_responses, validator_map=VALIDATORS)
+    fastpath.install(app)
     problems.install(app, routes, debug=settings.debug)
     app.add_middleware(RequestContext, MiddlewarePosition.BEFORE_EXCEPTION, services=services)
     app.add_middleware(SecurityHeaders, MiddlewarePosition.BEFORE_EXCEPTION)
@@ -124,6 +127,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
 def main() -> None:
     """Serve on HOST:PORT; DEBUG=1 reloads on code changes and logs at debug level."""
     settings = Settings.from_env()
+    sys.setswitchinterval(fastpath.SWITCH_INTERVAL)
     uvicorn.run(
         "app:app",
         host=settings.host,
@@ -131,6 +135,9 @@ def main() -> None:
         reload=settings.debug,
         log_level=settings.log_level.lower(),
         access_log=False,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=bool(os.environ.get("FORWARDED_ALLOW_IPS")),
     )
 
 

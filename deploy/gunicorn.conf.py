@@ -5,15 +5,37 @@
 Every worker migrates and seeds on start; store.db serialises that between processes.
 """
 
+import os
+import sys
+from typing import Any
+
+from uvicorn_worker import UvicornWorker
+
 from settings import Settings
+from web.fastpath import SWITCH_INTERVAL
 
 _settings = Settings.from_env()
 
+
+class Worker(UvicornWorker):  # type: ignore[misc]
+    """uvloop and httptools; no access log (the app writes its own line per request); client
+    addresses from X-Forwarded-For only when FORWARDED_ALLOW_IPS names the proxies to trust."""
+
+    CONFIG_KWARGS: dict[str, Any] = {  # noqa: RUF012 (uvicorn_worker's own class attribute)
+        "loop": "uvloop",
+        "http": "httptools",
+        "access_log": False,
+        "proxy_headers": bool(os.environ.get("FORWARDED_ALLOW_IPS")),
+    }
+
+
 bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.workers
-worker_class = "uvicorn_worker.UvicornWorker"
+worker_class = Worker
 # SIGTERM: stop accepting, let in-flight requests finish for up to this long, then exit.
 graceful_timeout = 30
 timeout = 60
 # The app writes its own access lines (with request ids) to LOG_FILE and stderr.
 accesslog = None
+# Workers fork from this process and keep its interpreter settings (see web.fastpath).
+sys.setswitchinterval(SWITCH_INTERVAL)

@@ -3,14 +3,17 @@
 import flask
 
 from web import representations, services
+from web.fastpath import inline
 from web.negotiation import NO_STORE, respond
 
 
+@inline
 def get_healthz() -> flask.Response:
     """Alive: the process answers."""
     return respond(representations.health(), headers=NO_STORE)
 
 
+@inline
 def get_metrics() -> flask.Response:
     """Prometheus metrics of this process."""
     return respond(representations.metrics(services.current().metrics.exposition()))

@@ -3,11 +3,13 @@
 import flask
 
 from web import representations
+from web.fastpath import inline
 from web.negotiation import respond
 
 SERVICE_DESC = '</openapi.json>; rel="service-desc"'
 
 
+@inline
 def get_hello(name: str | None = None) -> flask.Response:
     """The tutorial's greeting, with a `Link` to the API description."""
     return respond(representations.hello(name), headers={"Link": SERVICE_DESC})

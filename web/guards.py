@@ -32,6 +32,9 @@ class BodyLimit:
                 length = value
             elif name == b"transfer-encoding":
                 chunked = True
+        if length is None and not chunked:  # RFC 9112 section 6.3: no body at all
+            await self.app(scope, receive, send)
+            return
         if length is not None and not chunked:
             try:
                 size = int(length)

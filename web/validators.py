@@ -6,6 +6,7 @@ and dump the schema; these name the field and the rule it breaks, never the valu
 
 from __future__ import annotations
 
+import functools
 import json
 import typing as t
 
@@ -47,6 +48,18 @@ def describe(error: ValidationError, subject: str) -> str:
     return f"{field} does not match its schema (`{error.validator}`)."
 
 
+_VALIDATORS: dict[int, tuple[dict[str, t.Any], Draft4Validator]] = {}
+
+
+def draft4(schema: dict[str, t.Any]) -> Draft4Validator:
+    """One validator per schema of the spec, built on first use instead of on every request."""
+    found = _VALIDATORS.get(id(schema))
+    if found is None or found[0] is not schema:
+        found = (schema, Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER))
+        _VALIDATORS[id(schema)] = found  # keeps the schema alive, so its id stays its own
+    return found[1]
+
+
 class ParameterErrors(ParameterValidator):
     """Path, query, header and cookie parameters, with short details."""
 
@@ -62,7 +75,7 @@ class ParameterErrors(ParameterValidator):
             return None
         schema = param.get("schema", param)
         try:
-            Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER).validate(value)
+            draft4(schema).validate(value)
         except ValidationError as error:
             return describe(error, f"The {parameter_type} parameter `{param['name']}`")
         return None
@@ -93,6 +106,10 @@ class JSONBodyValidator(JSONRequestBodyValidator):
     """JSON bodies: invalid UTF-8 (connexion#1860) and runaway nesting are 400s, a literal
     `null` is checked against the schema instead of being mistaken for a missing body, and an
     optional body may be absent."""
+
+    @functools.cached_property
+    def _validator(self) -> t.Any:  # connexion's property builds a new validator on every use
+        return super()._validator
 
     async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
         raw = b"".join([chunk async for chunk in stream])
@@ -130,6 +147,10 @@ class JSONBodyValidator(JSONRequestBodyValidator):
 class MultiPartBodyValidator(MultiPartFormDataValidator):
     """multipart/form-data: a missing boundary or a broken part is a 400, not a 500."""
 
+    @functools.cached_property
+    def _validator(self) -> t.Any:  # connexion's property builds a new validator on every use
+        return super()._validator
+
     async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> dict[str, t.Any]:
         try:
             parsed: dict[str, t.Any] = await super()._parse(stream, scope)
@@ -165,7 +186,7 @@ class TextBodyValidator(AbstractRequestBodyValidator):
 
     def _validate(self, body: t.Any) -> None:
         try:
-            Draft4Validator(self._schema).validate(body)
+            draft4(self._schema).validate(body)
         except ValidationError as error:
             raise BadRequestProblem(detail=describe(error, "The body")) from None
 

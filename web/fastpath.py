@@ -1,0 +1,231 @@
+"""Where connexion 3.3 redoes work on every request, done once instead: the only module that
+changes how the library behaves. tests/test_fastpath.py fails if an upstream detail relied on
+here changes.
+
+1. `FlaskASGIApp.asgi_app` is a2wsgi's WSGIMiddleware, which crosses between the event loop and
+   a worker thread four or more times per request (one hop to start the app, one round trip per
+   body read, per `start_response` and per response chunk). `OneHopWSGI` takes the request body
+   on the loop (web.guards.BodyLimit has already capped it), runs the whole Flask request in one
+   worker thread, and sends the buffered response from the loop: one hop. Operations whose
+   handler is marked `@inline` (no I/O, microseconds of work) skip the thread entirely.
+2. `RequestValidationOperation.__call__` builds a URI parser, a parameter validator and a body
+   validator (each compiling JSON schemas) on every request. Here they are built once per
+   operation, and once per media type and charset for bodies; web.validators keeps their schema
+   validators compiled.
+3. `FlaskOperation.fn` builds a new `FlaskDecorator` and re-decorates the handler (with an
+   `inspect.signature` of it) on every call; `FlaskDecorator.__call__` decorates again inside its
+   wrapper. Here the handler is decorated once per operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import io
+import typing as t
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+
+from a2wsgi.wsgi import build_environ
+from connexion import utils as connexion_utils
+from connexion.apps.flask import FlaskASGIApp, FlaskOperation
+from connexion.context import operation as current_operation
+from connexion.decorators import FlaskDecorator
+from connexion.middleware.request_validation import RequestValidationOperation
+from starlette.types import Message, Receive, Scope, Send
+
+# How long a thread may hold the GIL while another waits (CPython's default is 5 ms). A request
+# handled in a worker thread waits for the event loop to let go of the GIL after every database
+# call; at 0.5 ms, POST /messages served ~25% more requests per second on one core
+# (bench/throughput.py). Set by the servers (app.main, deploy/gunicorn.conf.py), not on import.
+SWITCH_INTERVAL = 0.0005
+
+F = t.TypeVar("F", bound=Callable[..., t.Any])
+INLINE = "_articles_api_inline"
+WSGIApp = Callable[[dict[str, t.Any], Callable[..., t.Any]], Iterable[bytes]]
+THREADS = 10  # a2wsgi's default pool size
+
+
+def inline(handler: F) -> F:
+    """Mark a handler that does no I/O: it runs on the event loop, without a thread hop."""
+    setattr(handler, INLINE, True)
+    return handler
+
+
+class _Response:
+    """What the WSGI app answered, collected in the worker thread."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self) -> None:
+        self.status = 500
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body = b""
+
+
+def _run_wsgi(app: WSGIApp, environ: dict[str, t.Any]) -> _Response:
+    response = _Response()
+
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+    ) -> Callable[[bytes], None]:
+        if exc_info is not None:
+            raise exc_info[1].with_traceback(exc_info[2])
+        response.status = int(status.split(" ", 1)[0])
+        response.headers = [
+            (name.strip().encode("latin-1").lower(), value.strip().encode("latin-1"))
+            for name, value in headers
+        ]
+        return written.append
+
+    written: list[bytes] = []
+    iterable = app(environ, start_response)
+    try:
+        written.extend(iterable)
+    finally:
+        close = getattr(iterable, "close", None)
+        if close is not None:
+            close()
+    response.body = b"".join(written)
+    return response
+
+
+class OneHopWSGI:
+    """An ASGI app serving a WSGI app with at most one event-loop-to-thread hop per request."""
+
+    def __init__(self, app: WSGIApp, workers: int = THREADS) -> None:
+        self.app = app
+        self.executor = ThreadPoolExecutor(thread_name_prefix="WSGI", max_workers=workers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # connexion handles lifespan itself; no websockets here
+            return
+        body = await _read_body(receive)
+        environ: dict[str, t.Any] = dict(build_environ(scope, io.BytesIO(body)))  # type: ignore[arg-type]
+        # The body is complete: Werkzeug may read it even without a Content-Length.
+        environ["wsgi.input_terminated"] = True
+        if _is_inline():
+            response = _run_wsgi(self.app, environ)
+        else:
+            context = contextvars.copy_context()
+            call = functools.partial(context.run, _run_wsgi, self.app, environ)
+            response = await asyncio.get_running_loop().run_in_executor(self.executor, call)
+        await send(
+            {"type": "http.response.start", "status": response.status, "headers": response.headers}
+        )
+        await send({"type": "http.response.body", "body": response.body})
+
+
+def _is_inline() -> bool:
+    try:
+        function = current_operation.function
+    except RuntimeError:  # no operation: Flask answers 404 or 405 without a handler
+        return True
+    return bool(getattr(function, INLINE, False))
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message: Message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class _DecoratedOnce(FlaskDecorator):
+    """connexion's FlaskDecorator, but the parameter and response decorators wrap once."""
+
+    def __call__(self, function: Callable[..., t.Any]) -> Callable[..., t.Any]:
+        decorated = self.decorate(function)
+
+        @functools.wraps(function)
+        def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            request = self.framework.get_request(uri_parser=self.uri_parser)
+            return decorated(request)
+
+        return wrapper
+
+
+def _decorated_fn(self: FlaskOperation) -> Callable[..., t.Any]:
+    decorator = _DecoratedOnce(pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)
+    decorated: Callable[..., t.Any] = decorator(self._fn)
+    return decorated
+
+
+async def _validate_request(
+    self: RequestValidationOperation, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """connexion's RequestValidationOperation.__call__, with its validators built once."""
+    cache: dict[t.Any, t.Any] = self.__dict__.setdefault("_articles_api_validators", {})
+    parameter_validator = cache.get("parameters")
+    if parameter_validator is None:
+        operation = self._operation
+        uri_parser = operation._uri_parser_class(operation.parameters, operation.body_definition())
+        parameter_validator = cache["parameters"] = self._validator_map["parameter"](
+            operation.parameters,
+            uri_parser=uri_parser,
+            strict_validation=self.strict_validation,
+            security_query_params=self.security_query_params,
+        )
+    parameter_validator.validate(scope)
+
+    mime_type, encoding = self.extract_content_type(scope["headers"])
+    self.validate_mime_type(mime_type)
+
+    key = (mime_type, encoding)
+    if key not in cache:
+        cache[key] = _body_validator(self, mime_type, encoding)
+    validator = cache[key]
+    if validator is not None:
+        receive, scope = await validator.wrap_receive(receive, scope=scope)
+    await self.next_app(scope, receive, send)
+
+
+def _body_validator(self: RequestValidationOperation, mime_type: str, encoding: str) -> t.Any:
+    """The body validator connexion would build for this media type and charset, or None."""
+    operation = self._operation
+    schema = operation.body_schema(mime_type)
+    if not schema:
+        return None
+    try:
+        validator_class = self._validator_map["body"][mime_type]
+    except KeyError:
+        return None
+    return validator_class(
+        schema=schema,
+        required=operation.request_body.get("required", False),
+        nullable=connexion_utils.is_nullable(operation.body_definition(mime_type)),
+        encoding=encoding,
+        strict_validation=self.strict_validation,
+        uri_parser=operation.uri_parser_class(operation.parameters, operation.body_definition()),
+    )
+
+
+# What the patches replace, as shipped: tests/test_fastpath.py fingerprints their source.
+UPSTREAM: dict[str, t.Any] = {
+    "connexion.apps.flask.FlaskOperation.fn": FlaskOperation.fn.fget,
+    "connexion.apps.flask.FlaskASGIApp.__init__": FlaskASGIApp.__init__,
+    "connexion.decorators.main.WSGIDecorator.__call__": FlaskDecorator.__call__,
+    "connexion.middleware.request_validation.RequestValidationOperation.__call__": (
+        RequestValidationOperation.__call__
+    ),
+    "a2wsgi.wsgi.build_environ": build_environ,
+}
+
+
+def install(app: t.Any) -> None:
+    """Apply the three changes to a connexion FlaskApp, before its first request."""
+    middleware_app: FlaskASGIApp = app._middleware_app
+    middleware_app.asgi_app = OneHopWSGI(middleware_app.app.wsgi_app)
+    if getattr(RequestValidationOperation, INLINE, False):
+        return  # the classes are already patched (several apps in one process)
+    setattr(RequestValidationOperation, INLINE, True)
+    RequestValidationOperation.__call__ = _validate_request
+    fn_once = functools.cached_property(_decorated_fn)
+    fn_once.__set_name__(FlaskOperation, "fn")
+    FlaskOperation.fn = fn_once
