@@ -7,8 +7,8 @@ share one SQLite database, seeded through the service. wrk, pinned to core 1, th
 endpoint on each server in interleaved rounds (the order rotates every round), and the medians
 are reported: req/s, p50 and p99 latency, ours/Flask and ours/Starlette.
 
-Also measured: cold start (process start to the first 200, median of three), peak memory per
-worker under load (VmHWM), and the service with two workers against one on both cores.
+Also measured: cold start (process start to the first 200, median of three), memory per
+worker (largest VmRSS seen after each load run), and the service with two workers against one on both cores.
 
     python -m bench.throughput                      # about 6 minutes
     python -m bench.throughput --duration 2 --rounds 1   # a quick look
@@ -162,9 +162,10 @@ def _workers(process: subprocess.Popen[bytes]) -> list[int]:
     return pids or [process.pid]
 
 
-def _peak_rss_mib(pid: int) -> float:
+def _rss_mib(pid: int) -> float:
+    """Resident memory now (VmRSS; not VmHWM, whose peak is Argon2's 64 MiB at start-up)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -325,9 +326,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         (endpoint.name, server.name), Row(endpoint.name, server.name)
                     )
                     row.samples.append(sample)
-        for server in servers:
-            peaks[server.name] = max(_peak_rss_mib(pid) for pid in _workers(processes[server.name]))
-    report["peak_rss_mib_per_worker"] = peaks
+                    rss = max(_rss_mib(pid) for pid in _workers(processes[server.name]))
+                    peaks[server.name] = max(peaks.get(server.name, 0.0), rss)
+    report["rss_mib_per_worker_after_load"] = peaks
     report["rows"] = [
         {"endpoint": r.endpoint, "server": r.server, "samples": [asdict(s) for s in r.samples]}
         for r in rows.values()
@@ -444,7 +445,7 @@ def _table(
                 f"| {endpoint} | {name} | {row.rps:,.0f} | {row.p50_ms:.2f} | {row.p99_ms:.2f} "
                 f"| {vs_flask} | {vs_star} |"
             )
-    lines += ["", "| server | cold start (s) | peak RSS per worker (MiB) |", "|---|---:|---:|"]
+    lines += ["", "| server | cold start (s) | RSS per worker after load (MiB) |", "|---|---:|---:|"]
     lines += [f"| {n} | {cold[n]:.2f} | {peaks.get(n, float('nan')):.0f} |" for n in names]
     if scaling:
         lines += [
