@@ -134,7 +134,9 @@ def main() -> None:
     settings = Settings.from_env()
     sys.setswitchinterval(fastpath.SWITCH_INTERVAL)
     uvicorn.run(
-        "app:app",
+        # Reloading needs an import string; otherwise serve the app this module already built
+        # (the string would import the module again and build a second app).
+        "app:app" if settings.debug else app,
         host=settings.host,
         port=settings.port,
         reload=settings.debug,
