@@ -2,7 +2,8 @@
 
 from starlette.testclient import TestClient
 
-from app import load_spec
+from app import create_app, load_spec
+from settings import Settings
 
 
 def test_the_served_spec_is_the_contract(client: TestClient) -> None:
@@ -23,3 +24,20 @@ def test_swagger_ui_is_served_offline_from_the_package(client: TestClient) -> No
     assert 'url: "/openapi.json"' in page.text
     assert "https://" not in page.text.split("<body")[0]
     assert client.get("/ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_behind_a_path_prefix_the_documents_ui_and_api_are_all_served(settings: Settings) -> None:
+    app = create_app(settings)
+    with TestClient(app, root_path="/api") as client:
+        spec = client.get("/api/openapi.json")
+        assert spec.status_code == 200
+        assert spec.json()["servers"] == [{"url": "/api"}]
+        assert client.get("/api/openapi.yaml").status_code == 200
+        assert 'url: "/api/openapi.json"' in client.get("/api/ui/").text
+        assert client.get("/api/hello?name=proxy").text == "Hello proxy"
+
+
+def test_the_documents_answer_only_get(client: TestClient) -> None:
+    response = client.post("/openapi.json", json={})
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import re
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from app import create_app
 from settings import Settings
 from tests.conftest import basic
+from web.logging import RotatingFile
 
 LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO \[(?P<id>[0-9a-f]{32})\] articles_api\.access: "
@@ -98,3 +101,27 @@ def test_log_settings_come_from_the_environment() -> None:
     settings = Settings.from_env({"LOG_FORMAT": "JSON", "LOG_LEVEL": "warning"})
     assert (settings.log_format, settings.log_level) == ("json", "WARNING")
     assert Settings.from_env({"DEBUG": "1"}).log_level == "DEBUG"
+
+
+def test_stderr_gets_the_lines_the_file_gets(
+    settings: Settings, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with create_app(settings).test_client() as client:
+        client.get("/hello?name=both", headers={"X-Request-ID": "both-1"})
+    err = capfd.readouterr().err.splitlines()
+    written = Path(settings.log_file).read_text(encoding="utf-8").splitlines()
+    access = [line for line in written if "[both-1] articles_api.access" in line]
+    assert len(access) == 1
+    assert access[0] in err
+
+
+def test_a_log_file_that_is_not_a_regular_file_is_never_rotated(tmp_path: Path) -> None:
+    record = logging.makeLogRecord({"msg": "x" * 500})
+    device = RotatingFile("/dev/null", maxBytes=100, backupCount=1)
+    regular = RotatingFile(tmp_path / "app.log", maxBytes=100, backupCount=1)
+    try:
+        assert device.shouldRollover(record) is False  # bpo-45401: /dev/null is never renamed
+        assert regular.shouldRollover(record) is True
+    finally:
+        device.close()
+        regular.close()

@@ -5,6 +5,9 @@ generated from it lose the named schemas of `components` (ArticlePage becomes an
 inline object). This swaps its per-API router for one that serves the raw document; everything
 else (the UI, `/openapi.yaml`, the `servers` rewrite behind a proxy) is connexion's own.
 tests/test_docs.py fails if connexion stops calling `_spec_for_prefix`.
+
+It also lets every other request past without routing it: connexion's middleware copies the
+scope and tries each of its UI and document routes on every API request before giving up.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from connexion.middleware import ConnexionMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
 from connexion.spec import Specification
 from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class _SpecAsWrittenAPI(SwaggerUIAPI):  # type: ignore[misc]
@@ -25,7 +29,20 @@ class _SpecAsWrittenAPI(SwaggerUIAPI):  # type: ignore[misc]
 
 
 class SpecAsWritten(SwaggerUIMiddleware):  # type: ignore[misc]
-    """connexion's SwaggerUIMiddleware, serving the unresolved spec document."""
+    """connexion's SwaggerUIMiddleware, serving the unresolved spec document, and routing only
+    requests whose path names the UI or a spec document."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__(app)
+        # What a path of the UI or a spec document contains (behind a proxy, after a prefix).
+        self.served: list[str] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] == "http" and not any(part in path for part in self.served):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     def add_api(
         self,
@@ -42,6 +59,11 @@ class SpecAsWritten(SwaggerUIMiddleware):  # type: ignore[misc]
             **kwargs,
         )
         self.router.mount(api.base_path, app=api.router)
+        spec_path = api.options.openapi_spec_path
+        self.served += [
+            api.base_path + spec_path.rsplit(".", 1)[0] + ".",  # .json and .yaml
+            api.base_path + api.options.swagger_ui_path.rstrip("/"),
+        ]
 
 
 def middlewares() -> list[type]:
