@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 
 from app import create_app
 from settings import Settings
+from web import fastpath
 
 # The test client's own httpx logger would write full request URLs into the service's log file;
 # the service itself never uses httpx.
@@ -72,6 +73,17 @@ def reset_postgres(url: str) -> None:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def arguments_as_connexion_binds_them(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every request in the suite is bound by web.arguments' plan and by connexion's decorator;
+    the handler must get the same arguments from both (web.fastpath.VERIFY_ARGUMENTS)."""
+    monkeypatch.setattr(fastpath, "VERIFY_ARGUMENTS", True)
+    mismatches = fastpath.ARGUMENT_MISMATCHES
+    mismatches.clear()
+    yield
+    assert not mismatches, "\n".join(mismatches)
 
 
 @pytest.fixture(scope="session", autouse=True)

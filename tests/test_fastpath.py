@@ -3,11 +3,15 @@ the replacements do what they say (one thread hop at most, decorators and valida
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import threading
+import typing as t
 from collections.abc import Iterator
 
+import connexion
+import flask
 import pytest
 from connexion.apps.flask import FlaskOperation
 from connexion.middleware.request_validation import RequestValidationOperation
@@ -134,3 +138,105 @@ def test_schema_validators_are_compiled_once_per_schema() -> None:
     schema = {"type": "integer", "minimum": 1}
     assert validators.draft4(schema) is validators.draft4(schema)
     assert validators.draft4(dict(schema)) is not validators.draft4(schema)
+
+
+def _plans(client: TestClient) -> dict[str, t.Any]:
+    """operationId -> the plan its handler was bound with (absent until its first request)."""
+    views = client.app._middleware_app.app.view_functions.values()  # type: ignore[attr-defined]
+    return {
+        view.operation_id.rpartition(".")[2]: view.fn.plans[0]
+        for view in views
+        if isinstance(view, FlaskOperation) and view.fn.plans
+    }
+
+
+def test_this_services_operations_are_bound_by_a_plan(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    token = client.post("/tokens", headers=admin).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    made = client.post("/articles", json={"title": "T", "body": "B"}, headers=bearer)
+    assert made.status_code == 201
+    assert client.get(made.headers["Location"]).status_code == 200
+    assert client.get("/articles?limit=2&author=admin").status_code == 200
+    assert client.get("/hello?name=plan").text == "Hello plan"
+    upload = client.post("/messages", files={"file": ("a.txt", b"abc", "text/plain")})
+    assert upload.status_code == 201
+    plans = _plans(client)
+    assert set(plans) >= {
+        "post_token", "post_article", "get_article", "list_articles", "get_hello", "post_message"
+    }  # fmt: skip
+    assert all(plan is not None for plan in plans.values()), plans
+
+
+# A small API of its own for what this service's spec does not use: an array parameter (no plan:
+# connexion binds every request) and a form body (a plan, but connexion binds form requests).
+SMALL_SPEC: dict[str, t.Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "fallback", "version": "1"},
+    "paths": {
+        "/things": {
+            "get": {
+                "operationId": "tests.test_fastpath.list_things",
+                "parameters": [
+                    {
+                        "name": "tag",
+                        "in": "query",
+                        "schema": {"type": "array", "items": {"type": "integer"}},
+                    }
+                ],
+                "responses": {"200": {"description": "the tags"}},
+            },
+            "post": {
+                "operationId": "tests.test_fastpath.post_thing",
+                "parameters": [
+                    {"name": "dry", "in": "query", "schema": {"type": "boolean", "default": False}}
+                ],
+                "requestBody": {
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"count": {"type": "integer"}},
+                            }
+                        },
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"count": {"type": "integer"}},
+                            }
+                        },
+                    }
+                },
+                "responses": {"200": {"description": "what the handler got"}},
+            },
+        }
+    },
+}
+
+
+def list_things(tag: list[int] | None = None) -> flask.Response:
+    return flask.jsonify(tag=tag)
+
+
+def post_thing(body: dict[str, t.Any], dry: bool) -> flask.Response:
+    return flask.jsonify(body=body, dry=dry)
+
+
+def test_what_a_plan_does_not_cover_connexion_binds() -> None:
+    app = connexion.FlaskApp(__name__)
+    app.add_api(copy.deepcopy(SMALL_SPEC))
+    fastpath.install(app)
+    with app.test_client() as client:
+        assert client.get("/things?tag=1&tag=2").json() == {"tag": [1, 2]}
+        assert client.post("/things", data={"count": "3"}).json() == {
+            "body": {"count": 3},
+            "dry": False,
+        }
+        assert client.post("/things?dry=true", json={"count": 4}).json() == {
+            "body": {"count": 4},
+            "dry": True,
+        }
+        plans = _plans(client)
+    assert plans["list_things"] is None  # arrays: connexion binds
+    assert plans["post_thing"] is not None  # JSON by the plan, the form by connexion

@@ -14,7 +14,10 @@ here changes.
    validators compiled.
 3. `FlaskOperation.fn` builds a new `FlaskDecorator` and re-decorates the handler (with an
    `inspect.signature` of it) on every call; `FlaskDecorator.__call__` decorates again inside its
-   wrapper. Here the handler is decorated once per operation.
+   wrapper. Here the handler is decorated once per operation, and its keyword arguments come
+   from a web.arguments.Plan made once per operation instead of connexion's parameter decorator
+   (which still binds what a plan does not cover; with VERIFY_ARGUMENTS, every request is bound
+   both ways and a difference is an error).
 """
 
 from __future__ import annotations
@@ -27,13 +30,17 @@ import typing as t
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
+import flask
 from a2wsgi.wsgi import build_environ
 from connexion import utils as connexion_utils
 from connexion.apps.flask import FlaskASGIApp, FlaskOperation
 from connexion.context import operation as current_operation
 from connexion.decorators import FlaskDecorator
+from connexion.decorators.parameter import SyncParameterDecorator
 from connexion.middleware.request_validation import RequestValidationOperation
 from starlette.types import Message, Receive, Scope, Send
+
+from web.arguments import Plan
 
 # How long a thread may hold the GIL while another waits (CPython's default is 5 ms). A request
 # handled in a worker thread waits for the event loop to let go of the GIL after every database
@@ -45,6 +52,10 @@ F = t.TypeVar("F", bound=Callable[..., t.Any])
 INLINE = "_articles_api_inline"
 WSGIApp = Callable[[dict[str, t.Any], Callable[..., t.Any]], Iterable[bytes]]
 THREADS = 10  # a2wsgi's default pool size
+# Bind every request with connexion's parameter decorator too, and fail on any difference from
+# the plan's arguments (recorded in ARGUMENT_MISMATCHES). tests/conftest.py turns it on.
+VERIFY_ARGUMENTS = False
+ARGUMENT_MISMATCHES: list[str] = []
 
 
 def inline(handler: F) -> F:
@@ -99,7 +110,8 @@ class OneHopWSGI:
         self.executor = ThreadPoolExecutor(thread_name_prefix="WSGI", max_workers=workers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # connexion handles lifespan itself; no websockets here
+        if scope["type"] != "http":
+            await _not_http(scope, receive, send)
             return
         body = await _read_body(receive)
         environ: dict[str, t.Any] = dict(build_environ(scope, io.BytesIO(body)))  # type: ignore[arg-type]
@@ -115,6 +127,19 @@ class OneHopWSGI:
             {"type": "http.response.start", "status": response.status, "headers": response.headers}
         )
         await send({"type": "http.response.body", "body": response.body})
+
+
+async def _not_http(scope: Scope, receive: Receive, send: Send) -> None:
+    """As a2wsgi: websockets are closed; a lifespan (when the app has no handler) completes."""
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1000})
+    elif scope["type"] == "lifespan":
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+        if message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
 
 
 def _is_inline() -> bool:
@@ -138,17 +163,65 @@ async def _read_body(receive: Receive) -> bytes:
 
 
 class _DecoratedOnce(FlaskDecorator):
-    """connexion's FlaskDecorator, but the parameter and response decorators wrap once."""
+    """connexion's FlaskDecorator, decorating once; arguments from a plan where one applies."""
 
     def __call__(self, function: Callable[..., t.Any]) -> Callable[..., t.Any]:
-        decorated = self.decorate(function)
+        decorated = self.decorate(function)  # connexion's binding, for what a plan does not cover
+        response_decorator = self._response_decorator_cls(
+            framework=self.framework, jsonifier=self.jsonifier
+        )
+        direct = response_decorator(self._sync_async_decorator(function))
+        parsers: list[t.Any] = []
+        plans: list[Plan | None] = []
+
+        def connexion_request() -> t.Any:
+            if not parsers:  # connexion builds a URI parser per request; it depends on the route
+                parsers.append(self.uri_parser)
+            return self.framework.get_request(uri_parser=parsers[0])
 
         @functools.wraps(function)
         def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-            request = self.framework.get_request(uri_parser=self.uri_parser)
-            return decorated(request)
+            if not plans:
+                operation = current_operation._get_current_object()
+                plans.append(Plan.make(operation, function, pythonic_params=self.pythonic_params))
+            plan = plans[0]
+            bound = None if plan is None else plan.bind(flask.request)
+            if bound is None:
+                return decorated(connexion_request())
+            if VERIFY_ARGUMENTS:
+                _verify(function, bound, self._connexion_arguments(function, connexion_request()))
+            return direct(**bound)
 
+        wrapper.plans = plans  # type: ignore[attr-defined]
         return wrapper
+
+    def _connexion_arguments(self, function: Callable[..., t.Any], request: t.Any) -> t.Any:
+        @functools.wraps(function)
+        def arguments(**kwargs: t.Any) -> dict[str, t.Any]:
+            return kwargs
+
+        decorator = SyncParameterDecorator(
+            framework=self.framework, pythonic_params=self.pythonic_params
+        )
+        return decorator(arguments)(request)
+
+
+def _same(a: t.Any, b: t.Any) -> bool:
+    """Equal, and of the same types all the way down (1 == 1.0 == True in Python)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _verify(function: Callable[..., t.Any], ours: t.Any, theirs: t.Any) -> None:
+    if not _same(ours, theirs):
+        mismatch = f"{function.__qualname__}: plan gave {ours!r}, connexion {theirs!r}"
+        ARGUMENT_MISMATCHES.append(mismatch)
+        raise AssertionError(mismatch)
 
 
 def _decorated_fn(self: FlaskOperation) -> Callable[..., t.Any]:
