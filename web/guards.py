@@ -1,4 +1,5 @@
-"""ASGI middleware that guards every request: a body size cap, nosniff, and OPTIONS answers."""
+"""ASGI middleware that guards every request: a body size cap, a Content-Type where a body
+needs one, and OPTIONS answers."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ from errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from web.routes import Routes
 
 MULTIPART_ALLOWANCE = 64 * 1024
-
-NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
 class BodyLimit:
@@ -112,27 +111,6 @@ class ContentTypeRequired:
                 if accepted:
                     raise UnsupportedMediaType("", accepted)
         await self.app(scope, receive, send)
-
-
-class SecurityHeaders:
-    """Adds `X-Content-Type-Options: nosniff` to every response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_nosniff(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = message.get("headers", [])
-                if not any(name.lower() == NOSNIFF[0] for name, _ in headers):
-                    message = {**message, "headers": [*headers, NOSNIFF]}
-            await send(message)
-
-        await self.app(scope, receive, send_nosniff)
 
 
 class Options:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
+import time
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from settings import Settings
 from web.requests import RequestIdFilter
@@ -29,6 +31,19 @@ class _FormatsOnce(logging.Formatter):
 
     def format_once(self, record: logging.LogRecord) -> str:
         return super().format(record)
+
+    _stamp: tuple[str | None, int, str] = (None, -1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        """logging's formatTime, with the strftime part made once per second, not per record."""
+        fmt, second, stamp = self._stamp
+        if fmt != datefmt or second != int(record.created):
+            fmt, second = datefmt, int(record.created)
+            stamp = time.strftime(datefmt or self.default_time_format, self.converter(second))
+            self._stamp = (fmt, second, stamp)
+        if datefmt:
+            return stamp
+        return f"{stamp},{int(record.msecs):03d}"  # logging's default_msec_format
 
 
 class TextLines(_FormatsOnce):
@@ -57,10 +72,16 @@ class JSONLines(_FormatsOnce):
 
 
 class RotatingFile(RotatingFileHandler):
-    """RotatingFileHandler, without its two `stat` calls and extra format per record: whether
-    the file is a regular one (bpo-45401: nothing else is rotated) is checked when it opens."""
+    """RotatingFileHandler that also echoes each line to a stream (stderr): one handler, so one
+    lock, one filter and one format per record. Without RotatingFileHandler's two `stat` calls
+    per record: whether the file is a regular one (bpo-45401: nothing else is rotated) is
+    checked when it opens."""
 
     regular = True
+
+    def __init__(self, *args: Any, echo: TextIO | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.echo = echo
 
     def _open(self) -> Any:
         stream = super()._open()
@@ -75,6 +96,23 @@ class RotatingFile(RotatingFileHandler):
         end: int = self.stream.seek(0, os.SEEK_END)
         return end + len(self.format(record)) + 1 >= self.maxBytes
 
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self.shouldRollover(record):
+                self.doRollover()
+            if self.stream is None:
+                self.stream = self._open()
+            line = self.format(record) + self.terminator
+            self.stream.write(line)
+            self.stream.flush()
+            if self.echo is not None:
+                self.echo.write(line)
+                self.echo.flush()
+        except RecursionError:  # as logging.StreamHandler.emit
+            raise
+        except Exception:
+            self.handleError(record)
+
 
 def configure(settings: Settings) -> None:
     """Send the service's logs to `settings.log_file` and stderr, replacing earlier set-ups."""
@@ -84,17 +122,17 @@ def configure(settings: Settings) -> None:
         handler.close()
     Path(settings.log_file).parent.mkdir(parents=True, exist_ok=True)
     formatter = JSONLines() if settings.log_format == "json" else TextLines()
-    file_handler = RotatingFile(
+    handler = RotatingFile(
         settings.log_file,
         maxBytes=settings.log_max_bytes,
         backupCount=settings.log_backups,
         encoding="utf-8",
+        echo=sys.stderr,
     )
-    for handler in (file_handler, logging.StreamHandler()):
-        setattr(handler, "articles_api", True)  # noqa: B010 (marks the handlers we own)
-        handler.setFormatter(formatter)
-        handler.addFilter(RequestIdFilter())
-        root.addHandler(handler)
+    setattr(handler, "articles_api", True)  # noqa: B010 (marks the handler we own)
+    handler.setFormatter(formatter)
+    handler.addFilter(RequestIdFilter())
+    root.addHandler(handler)
     root.setLevel(settings.log_level)
     # Nothing we format names a source line, thread or process: skip looking them up on every
     # record (the logging HOWTO's "Optimization" section).

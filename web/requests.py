@@ -1,4 +1,5 @@
-"""Per-request context: a request id, the app's services, and one log line per request."""
+"""Per-request context: a request id, the app's services, headers every response carries, and
+one log line per request."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 access_log = logging.getLogger("articles_api.access")
+
+# On every response, unless it sets its own: browsers must not guess a media type.
+NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
 class RequestIdFilter(logging.Filter):
@@ -37,11 +41,15 @@ def _request_id(scope: Scope) -> str:
 
 
 class RequestContext:
-    """ASGI middleware, outside connexion's exception handling so it sees every final status."""
+    """ASGI middleware, outside connexion's exception handling so it sees every final status.
+    Every response gets `X-Request-ID` and each of `always` (name, value) it does not set."""
 
-    def __init__(self, app: ASGIApp, services: Services) -> None:
+    def __init__(
+        self, app: ASGIApp, services: Services, always: tuple[tuple[bytes, bytes], ...] = (NOSNIFF,)
+    ) -> None:
         self.app = app
         self.services = services
+        self.always = always
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,6 +67,8 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                headers += [header for header in self.always if header[0] not in names]
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
                 message = {**message, "headers": headers}
             await send(message)

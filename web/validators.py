@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import typing as t
+from urllib.parse import parse_qsl
 
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem, UnsupportedMediaTypeProblem
@@ -25,6 +26,7 @@ from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError
 from starlette.datastructures import Headers
 from starlette.formparsers import MultiPartException
+from starlette.requests import cookie_parser
 from starlette.types import Scope, Send
 from werkzeug.http import parse_options_header
 
@@ -60,8 +62,46 @@ def draft4(schema: dict[str, t.Any]) -> Draft4Validator:
     return found[1]
 
 
+class _Parameters:
+    """What connexion's ParameterValidator reads of a ConnexionRequest, read from the ASGI scope
+    without building a Starlette request first: query parameters parsed as Starlette parses them,
+    then resolved by connexion's URI parser, path parameters from the router, headers, cookies."""
+
+    def __init__(self, scope: Scope, uri_parser: t.Any) -> None:
+        self.scope = scope
+        self.uri_parser = uri_parser
+
+    @functools.cached_property
+    def query_params(self) -> dict[str, t.Any]:
+        query: dict[str, list[str]] = {}
+        text = self.scope["query_string"].decode("latin-1")
+        for name, value in parse_qsl(text, keep_blank_values=True):  # as starlette's QueryParams
+            query.setdefault(name, []).append(value)
+        resolved: dict[str, t.Any] = self.uri_parser.resolve_query(query)
+        return resolved
+
+    @functools.cached_property
+    def path_params(self) -> dict[str, t.Any]:
+        resolved: dict[str, t.Any] = self.uri_parser.resolve_path(self.scope.get("path_params", {}))
+        return resolved
+
+    @functools.cached_property
+    def headers(self) -> Headers:
+        return Headers(scope=self.scope)
+
+    @functools.cached_property
+    def cookies(self) -> dict[str, str]:
+        cookies: dict[str, str] = {}
+        for header in self.headers.getlist("cookie"):  # as starlette's Request.cookies
+            cookies.update(cookie_parser(header))
+        return cookies
+
+
 class ParameterErrors(ParameterValidator):
     """Path, query, header and cookie parameters, with short details."""
+
+    def validate(self, scope: Scope) -> None:
+        self.validate_request(_Parameters(scope, self.uri_parser))
 
     @staticmethod
     def validate_parameter(
