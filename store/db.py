@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,6 +56,11 @@ class Database:
         writer = self.engine.execution_options(sqlite_immediate=True)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(writer, expire_on_commit=False)
+        # SQLite has one writer at a time. Threads of this process queue here, each woken as soon
+        # as the one before commits; left to SQLite's busy handler, they would poll the lock with
+        # sleeps of up to 100 ms (measured: a third fewer POSTs per second, p99 ten times worse).
+        # Other processes still wait in the busy handler.
+        self._write_turn = threading.RLock() if self.is_sqlite else contextlib.nullcontext()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -65,7 +72,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose work commits as one transaction, or not at all."""
-        with self._writer() as session, session.begin():
+        with self._write_turn, self._writer() as session, session.begin():
             yield session
 
     def ping(self) -> None:
