@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 
 from app import create_app
 from settings import Settings
-from web import fastpath
+from web import shadow
 
 # The test client's own httpx logger would write full request URLs into the service's log file;
 # the service itself never uses httpx.
@@ -76,11 +76,11 @@ def reset_postgres(url: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def arguments_as_connexion_binds_them(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every request in the suite is bound by web.arguments' plan and by connexion's decorator;
-    the handler must get the same arguments from both (web.fastpath.VERIFY_ARGUMENTS)."""
-    monkeypatch.setattr(fastpath, "VERIFY_ARGUMENTS", True)
-    mismatches = fastpath.ARGUMENT_MISMATCHES
+def fast_paths_agree_with_connexion(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every request in the suite goes through the fast paths and connexion's own code (handler
+    arguments, query parameters); both must give the same answer (web.shadow)."""
+    monkeypatch.setattr(shadow, "VERIFY", True)
+    mismatches = shadow.MISMATCHES
     mismatches.clear()
     yield
     assert not mismatches, "\n".join(mismatches)

@@ -4,6 +4,7 @@ the replacements do what they say (one thread hop at most, decorators and valida
 from __future__ import annotations
 
 import copy
+import gc
 import hashlib
 import inspect
 import threading
@@ -22,10 +23,22 @@ from handlers import articles, hello
 from settings import Settings
 from web import fastpath, validators
 
-# sha256 of the source of each upstream function web.fastpath replaces or relies on, as reviewed
+# sha256 of the source of each upstream function web.fastpath (and the web.arguments and
+# web.validators fast paths it installs) replaces, reproduces or relies on, as reviewed
 # (connexion 3.3.0, a2wsgi 1.10). A mismatch means a new release changed it: read the new code,
 # bring web/fastpath.py in line (or drop the patch if upstream fixed the waste), update the hash.
 REVIEWED = {
+    "connexion.utils.extract_content_type": "cf05b8c47077bb9b",
+    "connexion.middleware.request_validation.RequestValidationOperation.extract_content_type": (
+        "b08fa016a712fc41"
+    ),
+    "connexion.decorators.parameter.SyncParameterDecorator.__call__": "2e90e51508fd9e22",
+    "connexion.decorators.parameter.prep_kwargs": "46eb57dd9685e1c4",
+    "connexion.decorators.parameter.get_arguments": "b2912a96f0107039",
+    "connexion.decorators.parameter._get_query_arguments": "77f3e0a63d78d965",
+    "connexion.decorators.parameter._get_body_argument": "ad0202326b99a5b7",
+    "connexion.uri_parsing.AbstractURIParser.resolve_params": "cd5c04e13032a24c",
+    "connexion.uri_parsing.OpenAPIURIParser.resolve_query": "446701f944d63e58",
     "connexion.apps.flask.FlaskOperation.fn": "8e9389bf42b9e519",
     "connexion.apps.flask.FlaskASGIApp.__init__": "cc0d31503b250f26",
     "connexion.decorators.main.WSGIDecorator.__call__": "9a1025c77773ed68",
@@ -240,3 +253,21 @@ def test_what_a_plan_does_not_cover_connexion_binds() -> None:
         plans = _plans(client)
     assert plans["list_things"] is None  # arrays: connexion binds
     assert plans["post_thing"] is not None  # JSON by the plan, the form by connexion
+
+
+def test_per_operation_caches_stay_bounded_whatever_clients_send(client: TestClient) -> None:
+    for number in range(fastpath.CACHED_PER_OPERATION + 20):
+        response = client.post(
+            "/messages",
+            content=b'{"text": "hi"}',
+            headers={"Content-Type": f"application/json; charset=x-{number}"},
+        )
+        assert response.status_code in (201, 400), response.text
+    gc.unfreeze()  # the started app froze its heap, out of gc.get_objects()'s sight
+    caches = [
+        operation.__dict__.get("_articles_api_validators", {})
+        for operation in gc.get_objects()
+        if isinstance(operation, RequestValidationOperation)
+    ]
+    assert caches
+    assert max(len(cache) for cache in caches) <= fastpath.CACHED_PER_OPERATION

@@ -53,3 +53,10 @@ def test_accept_quality_values_are_honoured(client: TestClient) -> None:
     accept = "text/plain;q=0.5, application/json"
     assert client.get("/hello", headers={"Accept": accept}).json()["hello"] == "world"
     assert client.get("/hello", headers={"Accept": "application/*"}).json()["number"] == 3
+
+
+def test_a_repeated_parameter_counts_once_its_last_value(client: TestClient) -> None:
+    assert client.get("/hello?name=first&name=last").text == "Hello last"
+    too_long = client.get("/hello?name=" + "x" * 101 + "&name=ok")
+    assert too_long.text == "Hello ok"  # the value validated is the value used
+    assert client.get("/hello?name=ok&name=" + "x" * 101).status_code == 400

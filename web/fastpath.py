@@ -9,14 +9,16 @@ here changes.
    worker thread, and sends the buffered response from the loop: one hop. Operations whose
    handler is marked `@inline` (no I/O, microseconds of work) skip the thread entirely.
 2. `RequestValidationOperation.__call__` builds a URI parser, a parameter validator and a body
-   validator (each compiling JSON schemas) on every request. Here they are built once per
-   operation, and once per media type and charset for bodies; web.validators keeps their schema
-   validators compiled.
+   validator (each compiling JSON schemas) on every request, and a media-type table to check
+   the Content-Type. Here they are built once per operation, and once per media type and
+   charset for bodies (for at most CACHED_PER_OPERATION of them: clients choose them);
+   web.validators keeps their schema validators compiled and resolves scalar query parameters
+   without connexion's general URI parser.
 3. `FlaskOperation.fn` builds a new `FlaskDecorator` and re-decorates the handler (with an
    `inspect.signature` of it) on every call; `FlaskDecorator.__call__` decorates again inside its
    wrapper. Here the handler is decorated once per operation, and its keyword arguments come
    from a web.arguments.Plan made once per operation instead of connexion's parameter decorator
-   (which still binds what a plan does not cover; with VERIFY_ARGUMENTS, every request is bound
+   (which still binds what a plan does not cover; with web.shadow.VERIFY, every request is bound
    both ways and a difference is an error).
 """
 
@@ -36,10 +38,13 @@ from connexion import utils as connexion_utils
 from connexion.apps.flask import FlaskASGIApp, FlaskOperation
 from connexion.context import operation as current_operation
 from connexion.decorators import FlaskDecorator
+from connexion.decorators import parameter as connexion_parameter
 from connexion.decorators.parameter import SyncParameterDecorator
 from connexion.middleware.request_validation import RequestValidationOperation
+from connexion.uri_parsing import AbstractURIParser, OpenAPIURIParser
 from starlette.types import Message, Receive, Scope, Send
 
+from web import shadow
 from web.arguments import Plan
 
 # How long a thread may hold the GIL while another waits (CPython's default is 5 ms). A request
@@ -52,10 +57,8 @@ F = t.TypeVar("F", bound=Callable[..., t.Any])
 INLINE = "_articles_api_inline"
 WSGIApp = Callable[[dict[str, t.Any], Callable[..., t.Any]], Iterable[bytes]]
 THREADS = 10  # a2wsgi's default pool size
-# Bind every request with connexion's parameter decorator too, and fail on any difference from
-# the plan's arguments (recorded in ARGUMENT_MISMATCHES). tests/conftest.py turns it on.
-VERIFY_ARGUMENTS = False
-ARGUMENT_MISMATCHES: list[str] = []
+CACHED_PER_OPERATION = 64  # media types and charsets whose validators an operation keeps
+_MISSING = object()
 
 
 def inline(handler: F) -> F:
@@ -170,7 +173,11 @@ class _DecoratedOnce(FlaskDecorator):
         response_decorator = self._response_decorator_cls(
             framework=self.framework, jsonifier=self.jsonifier
         )
-        direct = response_decorator(self._sync_async_decorator(function))
+        # connexion asks on every call whether the handler is a coroutine function; ours never are.
+        synchronous = not asyncio.iscoroutinefunction(function)
+        direct = response_decorator(
+            function if synchronous else self._sync_async_decorator(function)
+        )
         parsers: list[t.Any] = []
         plans: list[Plan | None] = []
 
@@ -188,8 +195,9 @@ class _DecoratedOnce(FlaskDecorator):
             bound = None if plan is None else plan.bind(flask.request)
             if bound is None:
                 return decorated(connexion_request())
-            if VERIFY_ARGUMENTS:
-                _verify(function, bound, self._connexion_arguments(function, connexion_request()))
+            if shadow.VERIFY:
+                theirs = self._connexion_arguments(function, connexion_request())
+                shadow.check(f"arguments of {function.__qualname__}", bound, theirs)
             return direct(**bound)
 
         wrapper.plans = plans  # type: ignore[attr-defined]
@@ -204,24 +212,6 @@ class _DecoratedOnce(FlaskDecorator):
             framework=self.framework, pythonic_params=self.pythonic_params
         )
         return decorator(arguments)(request)
-
-
-def _same(a: t.Any, b: t.Any) -> bool:
-    """Equal, and of the same types all the way down (1 == 1.0 == True in Python)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
-
-
-def _verify(function: Callable[..., t.Any], ours: t.Any, theirs: t.Any) -> None:
-    if not _same(ours, theirs):
-        mismatch = f"{function.__qualname__}: plan gave {ours!r}, connexion {theirs!r}"
-        ARGUMENT_MISMATCHES.append(mismatch)
-        raise AssertionError(mismatch)
 
 
 def _decorated_fn(self: FlaskOperation) -> Callable[..., t.Any]:
@@ -247,13 +237,30 @@ async def _validate_request(
         )
     parameter_validator.validate(scope)
 
-    mime_type, encoding = self.extract_content_type(scope["headers"])
-    self.validate_mime_type(mime_type)
+    content_type = None
+    for name, value in scope["headers"]:  # connexion's utils.extract_content_type, leaner
+        if name.lower() == b"content-type":
+            content_type = value.decode("latin-1")
+            break
+    mime_type, encoding = connexion_utils.split_content_type(content_type)
+    if mime_type is None:  # as connexion: no Content-Type, take the operation's first
+        consumes = self._operation.consumes
+        mime_type = consumes[0] if consumes else "application/octet-stream"
+    if encoding is None:
+        encoding = "utf-8"
 
+    # Media type and charset come from the client: cache for a bounded number of them only.
+    accepted = cache.get(("accepted", mime_type))
+    if accepted is None:
+        self.validate_mime_type(mime_type)  # raises 415 for a type the operation does not take
+        if len(cache) < CACHED_PER_OPERATION:
+            cache[("accepted", mime_type)] = True
     key = (mime_type, encoding)
-    if key not in cache:
-        cache[key] = _body_validator(self, mime_type, encoding)
-    validator = cache[key]
+    validator = cache.get(key, _MISSING)
+    if validator is _MISSING:
+        validator = _body_validator(self, mime_type, encoding)
+        if len(cache) < CACHED_PER_OPERATION:
+            cache[key] = validator
     if validator is not None:
         receive, scope = await validator.wrap_receive(receive, scope=scope)
     await self.next_app(scope, receive, send)
@@ -279,8 +286,24 @@ def _body_validator(self: RequestValidationOperation, mime_type: str, encoding: 
     )
 
 
-# What the patches replace, as shipped: tests/test_fastpath.py fingerprints their source.
+# What the patches replace or reproduce (here, in web.arguments and web.validators), as shipped:
+# tests/test_fastpath.py fingerprints their source.
 UPSTREAM: dict[str, t.Any] = {
+    "connexion.utils.extract_content_type": connexion_utils.extract_content_type,
+    "connexion.middleware.request_validation.RequestValidationOperation.extract_content_type": (
+        RequestValidationOperation.extract_content_type
+    ),
+    "connexion.decorators.parameter.SyncParameterDecorator.__call__": (
+        SyncParameterDecorator.__call__
+    ),
+    "connexion.decorators.parameter.prep_kwargs": connexion_parameter.prep_kwargs,
+    "connexion.decorators.parameter.get_arguments": connexion_parameter.get_arguments,
+    "connexion.decorators.parameter._get_query_arguments": (
+        connexion_parameter._get_query_arguments
+    ),
+    "connexion.decorators.parameter._get_body_argument": connexion_parameter._get_body_argument,
+    "connexion.uri_parsing.AbstractURIParser.resolve_params": AbstractURIParser.resolve_params,
+    "connexion.uri_parsing.OpenAPIURIParser.resolve_query": OpenAPIURIParser.resolve_query,
     "connexion.apps.flask.FlaskOperation.fn": FlaskOperation.fn.fget,
     "connexion.apps.flask.FlaskASGIApp.__init__": FlaskASGIApp.__init__,
     "connexion.decorators.main.WSGIDecorator.__call__": FlaskDecorator.__call__,

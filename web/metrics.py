@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 UNROUTED = "none"  # 404s, the UI, the spec document: nothing the spec names
@@ -24,12 +26,23 @@ class Metrics:
             ["operation"],
             registry=self.registry,
         )
+        # The labelled series, looked up once each (prometheus_client's labels() takes a lock
+        # and validates the labels on every call).
+        self._series: dict[tuple[str | None, str, int], tuple[t.Any, t.Any]] = {}
 
     def observe(self, operation: str | None, method: str, status: int, seconds: float) -> None:
         """Count one answered request; `operation` is connexion's `<controller>.<operationId>`."""
-        label = operation.rpartition(".")[2] if operation else UNROUTED
-        self._requests.labels(label, method, str(status)).inc()
-        self._duration.labels(label).observe(seconds)
+        key = (operation, method, status)
+        series = self._series.get(key)
+        if series is None:
+            label = operation.rpartition(".")[2] if operation else UNROUTED
+            series = (
+                self._requests.labels(label, method, str(status)),
+                self._duration.labels(label),
+            )
+            self._series[key] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def exposition(self) -> str:
         """The Prometheus text format."""
