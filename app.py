@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 import sys
 import warnings
 
@@ -72,7 +73,8 @@ def load_spec() -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     """Build the app; nothing touches the database or the log file until the app starts."""
     settings = settings or Settings.from_env()
-    routes = Routes(load_spec())
+    spec = load_spec()
+    routes = Routes(spec)
     passwords = Passwords(
         time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib
     )
@@ -110,9 +112,12 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     # OPTIONS is answered from the spec by web.guards.Options, not by Flask's automatic handler.
     app.app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     # A dict, not the file name: connexion would parse the file again in pure Python (and render
-    # it with Jinja2, which our spec does not use). It changes the dict it gets, hence a fresh one.
+    # it with Jinja2, which our spec does not use). It changes the dict it gets, hence a copy
+    # (pickle's round trip: a twentieth of the time of parsing the YAML again or a deepcopy).
     app.add_api(
-        load_spec(), validate_responses=settings.validate_responses, validator_map=VALIDATORS
+        pickle.loads(pickle.dumps(spec)),  # noqa: S301 (our own object, just pickled)
+        validate_responses=settings.validate_responses,
+        validator_map=VALIDATORS,
     )
     fastpath.install(app)
     problems.install(app, routes, debug=settings.debug)

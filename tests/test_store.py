@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 from starlette.testclient import TestClient
 
 from app import create_app
 from settings import Settings, SettingsError
-from store.db import Database, alembic_config
+from store.db import HEAD_REVISION, Database, alembic_config
 from store.models import User
 from tests.conftest import basic
 
@@ -155,3 +159,40 @@ def test_deleted_ids_are_never_reused(client: TestClient, admin: dict[str, str])
         ).status_code
         == 404
     )
+
+
+def test_head_revision_is_alembics_head() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION
+
+
+def test_a_database_at_head_starts_without_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    db = Database(url)
+    assert db.revision() is None
+    db.migrate()
+    assert db.revision() == HEAD_REVISION
+    db.dispose()
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from store.db import Database; Database(sys.argv[1]).migrate(); "
+            "print('alembic' in sys.modules)",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert again.stdout.strip() == "False"
+
+
+def test_a_database_behind_head_is_migrated(database_url: str) -> None:
+    db = Database(database_url)
+    db.migrate()
+    command.downgrade(alembic_config(database_url), "0003")
+    assert db.revision() == "0003"
+    db.migrate()
+    assert db.revision() == HEAD_REVISION
+    db.dispose()

@@ -192,7 +192,7 @@ class _DecoratedOnce(FlaskDecorator):
                 operation = current_operation._get_current_object()
                 plans.append(Plan.make(operation, function, pythonic_params=self.pythonic_params))
             plan = plans[0]
-            bound = None if plan is None else plan.bind(flask.request)
+            bound = None if plan is None else plan.bind(flask.request._get_current_object())  # type: ignore[attr-defined]
             if bound is None:
                 return decorated(connexion_request())
             if shadow.VERIFY:
