@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -195,4 +196,30 @@ def test_a_database_behind_head_is_migrated(database_url: str) -> None:
     assert db.revision() == "0003"
     db.migrate()
     assert db.revision() == HEAD_REVISION
+    db.dispose()
+
+
+def test_sqlite_writers_in_other_processes_wait_for_this_ones_turn(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    db = Database(url)
+    db.migrate()
+    writer = (
+        "import sys, time; from sqlalchemy import text; from store.db import Database\n"
+        "with Database(sys.argv[1]).write() as session:\n"
+        "    session.execute(text('SELECT 1'))\n"
+        "print(time.time())\n"
+    )
+    with db._write_turn:  # this process's turn, with no SQLite transaction open
+        other = subprocess.Popen(
+            [sys.executable, "-c", writer, url],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).parent.parent,
+        )
+        time.sleep(1)
+        assert other.poll() is None  # still waiting
+        released = time.time()
+    out, _ = other.communicate(timeout=30)
+    assert other.returncode == 0
+    assert float(out) >= released
     db.dispose()
