@@ -31,12 +31,7 @@ from settings import Settings, SettingsError
 from store.db import Database
 from web import fastpath, problems
 from web import logging as app_logging
-from web.guards import (
-    MULTIPART_ALLOWANCE,
-    BodyLimit,
-    ContentTypeRequired,
-    Options,
-)
+from web.guards import MULTIPART_ALLOWANCE, Guards
 from web.metrics import Metrics
 from web.requests import RequestContext
 from web.routes import Routes
@@ -133,9 +128,9 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         )
     # BEFORE_SWAGGER matches the class itself, and the stack holds SpecAsWritten in its place.
     body_limit = settings.max_message_bytes + MULTIPART_ALLOWANCE
-    app.add_middleware(BodyLimit, MiddlewarePosition.BEFORE_ROUTING, max_bytes=body_limit)
-    app.add_middleware(Options, MiddlewarePosition.BEFORE_ROUTING, routes=routes)
-    app.add_middleware(ContentTypeRequired, MiddlewarePosition.BEFORE_ROUTING, routes=routes)
+    app.add_middleware(
+        Guards, MiddlewarePosition.BEFORE_ROUTING, max_bytes=body_limit, routes=routes
+    )
     return app
 
 

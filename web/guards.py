@@ -32,7 +32,7 @@ class BodyLimit:
             elif name == b"transfer-encoding":
                 chunked = True
         if length is None and not chunked:  # RFC 9112 section 6.3: no body at all
-            await self.app(scope, receive, send)
+            await self.forward(scope, receive, send)
             return
         if length is not None and not chunked:
             try:
@@ -43,7 +43,7 @@ class BodyLimit:
                 raise PayloadTooLarge(
                     f"The body has {size} bytes; a request may carry at most {self.max_bytes}."
                 )
-            await self.app(scope, receive, send)
+            await self.forward(scope, receive, send)
             return
         await self._buffered(scope, receive, send, chunked)
 
@@ -84,55 +84,54 @@ class BodyLimit:
                 return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
             return await receive()
 
-        await self.app(scope, replay, send)
+        await self.forward(scope, replay, send)
+
+    async def forward(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass an HTTP request within the limit on."""
+        await self.app(scope, receive, send)
 
 
-class ContentTypeRequired:
+class Guards(BodyLimit):
+    """BodyLimit, then OPTIONS answers, then the Content-Type check, as one middleware: each
+    layer of ASGI middleware costs every request a coroutine or more."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, routes: Routes) -> None:
+        super().__init__(app, max_bytes)
+        self.routes = routes
+
+    async def forward(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "OPTIONS" and await answer_options(self.routes, scope, send):
+            return
+        require_content_type(self.routes, scope)
+        await self.app(scope, receive, send)
+
+
+def require_content_type(routes: Routes, scope: Scope) -> None:
     """A body sent without a Content-Type to an operation that takes one gets 415.
 
     connexion would guess the operation's first media type and validate the body as that, while
     Flask hands the handler raw bytes: the two disagree, so the client must say what it sent.
     """
-
-    def __init__(self, app: ASGIApp, routes: Routes) -> None:
-        self.app = app
-        self.routes = routes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            names = {
-                name
-                for name, value in scope["headers"]
-                if name != b"content-length" or value != b"0"
-            }
-            has_body = b"content-length" in names or b"transfer-encoding" in names
-            if has_body and b"content-type" not in names:
-                accepted = self.routes.accepted_media_types(scope["path"], scope["method"])
-                if accepted:
-                    raise UnsupportedMediaType("", accepted)
-        await self.app(scope, receive, send)
+    names = {name for name, value in scope["headers"] if name != b"content-length" or value != b"0"}
+    has_body = b"content-length" in names or b"transfer-encoding" in names
+    if has_body and b"content-type" not in names:
+        accepted = routes.accepted_media_types(scope["path"], scope["method"])
+        if accepted:
+            raise UnsupportedMediaType("", accepted)
 
 
-class Options:
-    """Answers OPTIONS on every path of the spec: 204 with Allow, Accept-Post and Accept-Patch."""
-
-    def __init__(self, app: ASGIApp, routes: Routes) -> None:
-        self.app = app
-        self.routes = routes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "OPTIONS":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        allowed = self.routes.allowed(path)
-        if allowed is None:
-            await self.app(scope, receive, send)
-            return
-        headers = [(b"allow", ", ".join(allowed).encode("latin-1"))]
-        for method, header in (("POST", b"accept-post"), ("PATCH", b"accept-patch")):
-            accepted = self.routes.accepted_media_types(path, method)
-            if accepted:
-                headers.append((header, ", ".join(accepted).encode("latin-1")))
-        await send({"type": "http.response.start", "status": 204, "headers": headers})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+async def answer_options(routes: Routes, scope: Scope, send: Send) -> bool:
+    """Answer OPTIONS on a path of the spec: 204 with Allow, Accept-Post and Accept-Patch.
+    False (nothing sent) for a path the spec does not have."""
+    path: str = scope["path"]
+    allowed = routes.allowed(path)
+    if allowed is None:
+        return False
+    headers = [(b"allow", ", ".join(allowed).encode("latin-1"))]
+    for method, header in (("POST", b"accept-post"), ("PATCH", b"accept-patch")):
+        accepted = routes.accepted_media_types(path, method)
+        if accepted:
+            headers.append((header, ", ".join(accepted).encode("latin-1")))
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    return True
