@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -125,3 +126,16 @@ def test_a_log_file_that_is_not_a_regular_file_is_never_rotated(tmp_path: Path) 
     finally:
         device.close()
         regular.close()
+
+
+def test_records_still_carry_what_other_formats_use(settings: Settings) -> None:
+    """gunicorn formats `[%(process)d]`: records made after our set-up must have a process."""
+    with create_app(settings).test_client() as client:
+        assert client.get("/hello").status_code == 200
+        record = logging.getLogger("gunicorn.error").makeRecord(
+            "gunicorn.error", logging.INFO, __file__, 1, "Booting worker", (), None
+        )
+    line = logging.Formatter("[%(process)d] [%(thread)d] [%(processName)s] %(message)s").format(
+        record
+    )
+    assert line.startswith(f"[{os.getpid()}] ")
