@@ -161,3 +161,11 @@ def test_metrics_count_requests_by_operation(client: TestClient) -> None:
     assert 'http_requests_total{method="GET",operation="none",status="404"} 1.0' in text
     assert 'http_requests_total{method="GET",operation="get_secret",status="401"} 1.0' in text
     assert 'http_request_duration_seconds_count{operation="get_hello"} 2.0' in text
+
+
+def test_metrics_count_unknown_methods_as_other(client: TestClient) -> None:
+    for number in range(30):
+        assert client.request(f"X-METHOD-{number}", "/hello").status_code == 405
+    text = client.get("/metrics").text
+    assert 'http_requests_total{method="other",operation="none",status="405"} 30.0' in text
+    assert "X-METHOD" not in text

@@ -7,6 +7,12 @@ import typing as t
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 UNROUTED = "none"  # 404s, the UI, the spec document: nothing the spec names
+# Methods counted under their own name; any other token a client sends (HTTP allows any) is
+# counted as "other", so clients cannot add series without bound.
+METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
+OTHER_METHOD = "other"
 
 
 class Metrics:
@@ -32,6 +38,8 @@ class Metrics:
 
     def observe(self, operation: str | None, method: str, status: int, seconds: float) -> None:
         """Count one answered request; `operation` is connexion's `<controller>.<operationId>`."""
+        if method not in METHODS:
+            method = OTHER_METHOD
         key = (operation, method, status)
         series = self._series.get(key)
         if series is None:
