@@ -158,12 +158,12 @@ class Database:
 
     def migrate(self, revision: str = "head") -> None:
         """Bring the schema to `revision` (the newest); a no-op when it is already there."""
+        if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         if revision == "head" and self.revision() == HEAD_REVISION:
             return
         from alembic import command  # lazily: see HEAD_REVISION
 
-        if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
-            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         with self.engine.connect() as connection:
             if self.is_sqlite:
                 # SQLite migrations rebuild tables; with foreign keys on, dropping a parent table

@@ -250,11 +250,11 @@ async def _validate_request(
         encoding = "utf-8"
 
     # Media type and charset come from the client: cache for a bounded number of them only.
-    accepted = cache.get(("accepted", mime_type))
-    if accepted is None:
+    # Keys: "parameters", (media type,) once accepted, (media type, charset) for body validators.
+    if (mime_type,) not in cache:
         self.validate_mime_type(mime_type)  # raises 415 for a type the operation does not take
         if len(cache) < CACHED_PER_OPERATION:
-            cache[("accepted", mime_type)] = True
+            cache[(mime_type,)] = True
     key = (mime_type, encoding)
     validator = cache.get(key, _MISSING)
     if validator is _MISSING:
