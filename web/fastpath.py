@@ -55,6 +55,7 @@ SWITCH_INTERVAL = 0.0005
 
 F = t.TypeVar("F", bound=Callable[..., t.Any])
 INLINE = "_articles_api_inline"
+PATCHED = "_articles_api_patched"  # set on RequestValidationOperation once its classes are patched
 WSGIApp = Callable[[dict[str, t.Any], Callable[..., t.Any]], Iterable[bytes]]
 THREADS = 10  # a2wsgi's default pool size
 CACHED_PER_OPERATION = 64  # media types and charsets whose validators an operation keeps
@@ -318,9 +319,9 @@ def install(app: t.Any) -> None:
     """Apply the three changes to a connexion FlaskApp, before its first request."""
     middleware_app: FlaskASGIApp = app._middleware_app
     middleware_app.asgi_app = OneHopWSGI(middleware_app.app.wsgi_app)
-    if getattr(RequestValidationOperation, INLINE, False):
+    if getattr(RequestValidationOperation, PATCHED, False):
         return  # the classes are already patched (several apps in one process)
-    setattr(RequestValidationOperation, INLINE, True)
+    setattr(RequestValidationOperation, PATCHED, True)
     RequestValidationOperation.__call__ = _validate_request
     fn_once = functools.cached_property(_decorated_fn)
     fn_once.__set_name__(FlaskOperation, "fn")
