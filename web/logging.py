@@ -18,15 +18,18 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 
 
 class _FormatsOnce(logging.Formatter):
-    """The log file and stderr get the same line: each record is formatted once, not once per
-    handler (and once more by RotatingFileHandler's size check)."""
+    """Each record formatted once: RotatingFile's size check and its write (to the file and to
+    stderr) all use the same line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._key = f"_articles_api_line_{id(self)}"  # where a record keeps this formatter's line
 
     def format(self, record: logging.LogRecord) -> str:
-        key = f"_articles_api_line_{id(self)}"
-        line: str | None = record.__dict__.get(key)
+        line: str | None = record.__dict__.get(self._key)
         if line is None:
             line = self.format_once(record)
-            record.__dict__[key] = line
+            record.__dict__[self._key] = line
         return line
 
     def format_once(self, record: logging.LogRecord) -> str:
