@@ -8,10 +8,14 @@ import pickle
 import sys
 import warnings
 
-# connexion imports starlette.testclient at import time, and Starlette 1.x warns there that its
-# test client prefers httpx2: a warning about test tooling on every start, not ours to act on.
+# Starlette 1.x warns, when its test client is imported, that the client prefers httpx2: a
+# warning about test tooling (connexion's `test_client()`), not ours to act on.
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
+# First: web.fastpath imports connexion without the modules connexion needs only for tests.
+from web import fastpath
+
+# isort: split
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,8 +33,8 @@ from auth.passwords import Passwords
 from auth.throttle import FailedLogins
 from settings import Settings, SettingsError
 from store.db import Database
-from web import fastpath, problems
 from web import logging as app_logging
+from web import problems
 from web.guards import MULTIPART_ALLOWANCE, Guards
 from web.metrics import Metrics
 from web.requests import RequestContext

@@ -6,10 +6,16 @@ from __future__ import annotations
 import copy
 import gc
 import hashlib
+import importlib
 import inspect
+import json
+import re
+import subprocess
+import sys
 import threading
 import typing as t
 from collections.abc import Iterator
+from pathlib import Path
 
 import connexion
 import flask
@@ -55,6 +61,70 @@ def test_upstream_code_is_the_reviewed_code(name: str) -> None:
     assert hashlib.sha256(source.encode()).hexdigest()[:16] == REVIEWED[name], (
         f"{name} changed upstream; re-review web/fastpath.py against it"
     )
+
+
+# Every line of connexion's modules naming what web.fastpath defers, as reviewed: an import, and
+# one use inside a function. A use at import time would import the real module at every start.
+DEFERRED_USES = {
+    "connexion.apps.abstract": (
+        "TestClient",
+        ["from starlette.testclient import TestClient", "return TestClient(self, **kwargs)"],
+    ),
+    "connexion.security": ("httpx", ["import httpx", "self.client = httpx.AsyncClient()"]),
+    "connexion.json_schema": ("requests", ["import requests", "response = requests.get(uri)"]),
+}
+
+
+@pytest.mark.parametrize("module", sorted(fastpath.DEFERRED_BY_CONNEXION))
+def test_connexion_uses_what_is_deferred_only_where_reviewed(module: str) -> None:
+    name, reviewed = DEFERRED_USES[module]
+    source = inspect.getsource(importlib.import_module(module))
+    uses = [line.strip() for line in source.splitlines() if re.search(rf"\b{name}\b", line)]
+    assert uses == reviewed, f"{module} changed how it uses {name}; re-review web/fastpath.py"
+
+
+STARTS_AND_USES_THE_DEFERRED = """
+import json, sys
+import app
+before = [m for m in sorted(set(DEFERRED)) if m in sys.modules]
+import connexion.json_schema, connexion.security
+client = app.app.test_client()
+import httpx, requests
+from starlette.testclient import TestClient
+print(json.dumps({
+    "imported at start": before,
+    "security's httpx, a stand-in": type(connexion.security.httpx).__name__ == "_Deferred",
+    "its AsyncClient": connexion.security.httpx.AsyncClient is httpx.AsyncClient,
+    "json_schema's requests.get": connexion.json_schema.requests.get is requests.get,
+    "test_client()": type(client) is TestClient,
+    "served": client.get("/hello").text,
+}))
+"""
+
+
+def test_starting_the_app_imports_none_of_connexions_test_tools(tmp_path: Path) -> None:
+    # A fresh interpreter: this one imported httpx and connexion before the app (pytest plugins).
+    script = f"DEFERRED = {list(fastpath.DEFERRED_BY_CONNEXION.values())!r}\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script + STARTS_AND_USES_THE_DEFERRED],
+        cwd=Path(__file__).parent.parent,
+        env={
+            "DATABASE_URL": f"sqlite:///{tmp_path}/app.db",
+            "LOG_FILE": str(tmp_path / "app.log"),
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout.splitlines()[-1]) == {
+        "imported at start": [],
+        "security's httpx, a stand-in": True,
+        "its AsyncClient": True,
+        "json_schema's requests.get": True,
+        "test_client()": True,
+        "served": "Hello John Doe",
+    }
 
 
 def test_the_flask_app_is_served_by_the_one_hop_adapter(client: TestClient) -> None:
