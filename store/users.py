@@ -86,16 +86,13 @@ def credentials(db: Database, username: str) -> tuple[UserRecord, str | None] | 
 
 
 def ensure_fixtures(
-    db: Database,
-    *,
-    admin_username: str,
-    admin_password_matches: Callable[[str | None], bool],
-    hash_admin_password: Callable[[], str],
+    db: Database, *, admin_username: str, hash_admin_password: Callable[[], str]
 ) -> None:
-    """Seed an empty database with the tutorial's users, and keep the admin's password current.
+    """Seed an empty database with the tutorial's users and the admin.
 
-    On an empty table: john, steve and bill (ids 1-3, no password) and the admin (id 4). On
-    every start: the admin's stored hash is replaced when it no longer matches the settings.
+    On an empty table: john, steve and bill (ids 1-3, no password) and the admin (id 4); the
+    admin also when missing from a table that has users. Whether a stored admin's hash still
+    matches the settings is auth.admin's concern, after start-up.
     """
     with db.write() as session:
         db.hold_setup_lock(session.connection())
@@ -108,5 +105,14 @@ def ensure_fixtures(
             session.add(
                 User(username=admin_username, role="admin", password_hash=hash_admin_password())
             )
-        elif not admin_password_matches(admin.password_hash):
-            admin.password_hash = hash_admin_password()
+
+
+def set_password_hash(db: Database, username: str, password_hash: str) -> None:
+    """Replace a user's password hash; NotFound when there is no such user."""
+    with db.write() as session:
+        row = session.scalars(
+            select(User).where(User.username == username).with_for_update()
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"There is no user {username!r}.")
+        row.password_hash = password_hash

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -12,9 +13,11 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
 from app import create_app
+from auth.admin import AdminPassword
 from settings import Settings, SettingsError
 from store.db import HEAD_REVISION, Database, alembic_config
 from store.models import User
@@ -60,6 +63,62 @@ def test_a_changed_admin_password_takes_effect_on_restart(settings: Settings) ->
             client.get("/secrets", headers=basic("admin", "a-new-long-password")).status_code == 200
         )
         assert client.get("/secrets", headers=basic("admin", "secret")).status_code == 401
+
+
+def test_the_admin_password_is_checked_after_start_up_and_logins_wait_for_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with create_app(settings).test_client():
+        pass  # the admin's hash is of "secret"
+    held = threading.Event()
+    check = AdminPassword._make_current
+
+    def held_check(self: AdminPassword) -> None:
+        assert held.wait(10)
+        check(self)
+
+    monkeypatch.setattr(AdminPassword, "_make_current", held_check)
+    changed = dataclasses.replace(settings, admin_password="a-new-long-password")
+    with create_app(changed).test_client() as client:
+        # Started and serving while the check is held.
+        assert client.get("/hello").status_code == 200
+        threading.Timer(0.3, held.set).start()
+        # The old password, tried before the check is done: it waits for the check, then fails.
+        assert client.get("/secrets", headers=basic("admin", "secret")).status_code == 401
+        assert held.is_set()
+        assert (
+            client.get("/secrets", headers=basic("admin", "a-new-long-password")).status_code == 200
+        )
+
+
+def test_a_failed_admin_password_check_is_tried_again_by_the_next_login(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with create_app(settings).test_client():
+        pass
+    check = AdminPassword._make_current
+    failed = threading.Event()
+
+    def failing_once(self: AdminPassword) -> None:
+        if not failed.is_set():
+            failed.set()
+            raise OperationalError("UPDATE users SET password_hash=?", ("$argon2id$",), Exception())
+        check(self)
+
+    monkeypatch.setattr(AdminPassword, "_make_current", failing_once)
+    changed = dataclasses.replace(settings, admin_password="a-new-long-password")
+    with create_app(changed).test_client() as client:
+        assert failed.wait(10)  # the start-up check failed
+        assert client.get("/secrets", headers=basic("admin", "secret")).status_code == 401
+        assert (
+            client.get("/secrets", headers=basic("admin", "a-new-long-password")).status_code == 200
+        )
+    logged = {r.getMessage() for r in caplog.records if r.name == "auth.admin"}
+    assert logged == {
+        "checking the admin's password hash failed (OperationalError); the next login tries again",
+        "the admin's stored password hash was replaced to match the settings",
+    }
+    assert not any("argon2" in r.getMessage() for r in caplog.records)
 
 
 def test_a_non_ascii_password_works(settings: Settings) -> None:

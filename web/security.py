@@ -8,7 +8,8 @@ from connexion.lifecycle import ConnexionRequest
 from starlette.concurrency import run_in_threadpool
 
 from auth import authenticate
-from web.services import of_scope
+from auth.principal import Principal
+from web.services import Services, of_scope
 
 
 def _utf8(latin1: str) -> str:
@@ -25,16 +26,19 @@ def _address(request: ConnexionRequest) -> str:
     return str(client[0]) if client else "unknown"
 
 
+def _basic(services: Services, **credentials: str) -> Principal | None:
+    # A changed ADMIN_PASSWORD is stored before any password is checked (see auth.admin).
+    services.admin_password.ensure()
+    return authenticate.basic(services.db, services.passwords, services.throttle, **credentials)
+
+
 async def check_basic(
     username: str, password: str, request: ConnexionRequest
 ) -> dict[str, Any] | None:
     """The caller behind HTTP Basic credentials, or None (401); 429 after too many failures."""
-    services = of_scope(request.scope)
     principal = await run_in_threadpool(
-        authenticate.basic,
-        services.db,
-        services.passwords,
-        services.throttle,
+        _basic,
+        of_scope(request.scope),
         address=_address(request),
         username=_utf8(username),
         password=_utf8(password),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from connexion import context
 
+from auth.admin import AdminPassword
 from auth.passwords import Passwords
 from auth.throttle import FailedLogins
 from settings import Settings
@@ -30,20 +31,26 @@ class Services:
     throttle: FailedLogins
     metrics: Metrics
 
+    admin_password: AdminPassword = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.admin_password = AdminPassword(
+            self.db, self.passwords, self.settings.admin_username, self.settings.admin_password
+        )
+
     def start(self) -> None:
-        """Migrate the database and make sure the fixtures and the admin are in place."""
+        """Migrate the database, seed it, and start checking the admin's stored password."""
         self.db.migrate()
         users.ensure_fixtures(
             self.db,
             admin_username=self.settings.admin_username,
-            admin_password_matches=lambda stored: self.passwords.verify(
-                stored, self.settings.admin_password
-            ),
             hash_admin_password=lambda: self.passwords.hash(self.settings.admin_password),
         )
+        self.admin_password.start()
 
     def stop(self) -> None:
-        """Release the database's connections."""
+        """Release the database's connections (once the admin's password check is done)."""
+        self.admin_password.join()
         self.db.dispose()
 
 
