@@ -95,6 +95,8 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         # (a 50-80 ms pause under load, every few seconds: the p99 latency). Process-wide, so
         # undone at shutdown, when an app in a test run may be garbage.
         gc.freeze()
+        # deploy/gunicorn.conf.py keeps the cyclic GC off while a worker starts.
+        gc.enable()
         yield
         gc.unfreeze()
         services.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import signal
 import socket
@@ -124,3 +125,38 @@ def test_cors_allows_the_configured_origins(settings: Settings) -> None:
         "https://a.example",
         "https://b.example",
     )
+
+
+GC_STATES = """
+import gc, runpy
+seen = []
+config = runpy.run_path("deploy/gunicorn.conf.py")
+seen.append(gc.isenabled())  # while the arbiter starts
+config["when_ready"](None)
+seen.append(gc.isenabled())  # the arbiter, serving
+config["post_fork"](None, None)
+seen.append(gc.isenabled())  # a worker, starting
+print(seen)
+"""
+
+
+def test_gunicorn_keeps_the_cyclic_gc_off_only_while_starting(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", GC_STATES],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "LOG_FILE": str(tmp_path / "app.log")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "[False, True, False]"
+
+
+def test_a_started_app_has_the_cyclic_gc_on(settings: Settings) -> None:
+    gc.disable()  # as deploy/gunicorn.conf.py leaves a new worker
+    try:
+        with create_app(settings).test_client() as client:
+            assert gc.isenabled()
+            assert client.get("/hello").status_code == 200
+    finally:
+        gc.enable()
