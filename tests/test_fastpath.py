@@ -4,6 +4,7 @@ the replacements do what they say (one thread hop at most, decorators and valida
 from __future__ import annotations
 
 import copy
+import dataclasses
 import gc
 import hashlib
 import importlib
@@ -22,6 +23,7 @@ import flask
 import pytest
 from connexion.apps.flask import FlaskOperation
 from connexion.middleware.request_validation import RequestValidationOperation
+from connexion.spec import OpenAPISpecification, Specification
 from starlette.testclient import TestClient
 
 from app import create_app
@@ -52,6 +54,7 @@ REVIEWED = {
         "af472716211911b9"
     ),
     "a2wsgi.wsgi.build_environ": "ec8bf30cd7ba800c",
+    "connexion.spec.Specification.__init__": "4db416e79b8b3f11",
 }
 
 
@@ -125,6 +128,34 @@ def test_starting_the_app_imports_none_of_connexions_test_tools(tmp_path: Path) 
         "test_client()": True,
         "served": "Hello John Doe",
     }
+
+
+def test_only_development_validates_the_spec_at_start(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validated: list[str] = []
+
+    def validate(_cls: type, spec: dict[str, t.Any]) -> None:
+        validated.append(spec["info"]["title"])
+
+    monkeypatch.setattr(Specification, "_validate_spec", classmethod(validate))
+    assert "_validate_spec" not in OpenAPISpecification.__dict__  # what the patch restores
+    create_app(dataclasses.replace(settings, app_env="production"))
+    assert validated == []
+    assert "_validate_spec" not in OpenAPISpecification.__dict__
+    create_app(dataclasses.replace(settings, app_env="development"))
+    assert validated == ["Articles API"]
+
+
+def test_a_production_app_keeps_the_contract(settings: Settings) -> None:
+    production = create_app(dataclasses.replace(settings, app_env="production"))
+    with production.test_client() as client:
+        page = client.get("/articles", headers={"Accept": "application/json"})
+        assert page.status_code == 200
+        assert page.json()["links"]["self"] == {"href": "/articles"}
+        refused = client.get("/articles?limit=1000")
+        assert refused.status_code == 400
+        assert refused.headers["content-type"] == "application/problem+json"
 
 
 def test_the_flask_app_is_served_by_the_one_hop_adapter(client: TestClient) -> None:
