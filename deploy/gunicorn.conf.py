@@ -11,7 +11,8 @@ import gc
 # and little garbage; the cyclic GC would scan them over and over (~0.1 s of a 1 s start). Off
 # while the arbiter reads this file (it imports connexion) until it is ready; off in each worker
 # from its fork until the app has started (app.py's lifespan turns it back on, after freezing
-# what start-up made).
+# what start-up made). The cost: start-up's own cyclic garbage (~2,800 objects, measured) is
+# frozen with the rest and kept, rather than collected.
 gc.disable()
 
 import os
