@@ -70,6 +70,24 @@ def test_json_accept_gets_the_metadata(client: TestClient) -> None:
     assert info["links"] == {"self": {"href": "/messages/1"}}
 
 
+def test_the_receipt_is_what_was_stored(client: TestClient) -> None:
+    """store.messages.create answers from the row it flushed, without reading it back."""
+    json_accept = {"Accept": "application/json"}
+    receipts = [
+        client.post(
+            "/messages", content=b"Hello", headers={"Content-Type": "text/plain", **json_accept}
+        ),
+        client.post(
+            "/messages", files={"file": ("notes.txt", b"x" * 3, "text/plain")}, headers=json_accept
+        ),
+    ]
+    assert [receipt.status_code for receipt in receipts] == [201, 201]
+    stored = client.get("/messages").json()["items"]
+    assert stored == [receipt.json() for receipt in receipts]
+    assert stored[1]["filename"] == "notes.txt"
+    assert stored[0]["created_at"] <= stored[1]["created_at"]
+
+
 def test_unsupported_media_type_is_415_with_accept_post(client: TestClient) -> None:
     response = client.post(
         "/messages", content=b"<a/>", headers={"Content-Type": "application/xml"}
