@@ -71,7 +71,7 @@ def test_json_accept_gets_the_metadata(client: TestClient) -> None:
 
 
 def test_the_receipt_is_what_was_stored(client: TestClient) -> None:
-    """store.messages.create answers from the row it flushed, without reading it back."""
+    """store.messages.create answers with what it inserted, without reading the row back."""
     json_accept = {"Accept": "application/json"}
     receipts = [
         client.post(
