@@ -67,8 +67,8 @@ def create(
     # One INSERT ... RETURNING id, without the ORM's unit of work: everything else is known
     # here (measured: about a third of a small POST's time less than a flush and a read-back,
     # and SQLite's single writer holds its lock for that much less).
-    with db.write() as session:
-        message_id: int = session.connection().execute(_INSERT, values).scalar_one()
+    with db.write_statements() as connection:
+        message_id: int = connection.execute(_INSERT, values).scalar_one()
     return MessageInfo(
         id=message_id,
         media_type=media_type,

@@ -7,21 +7,32 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
 from app import create_app
 from auth.admin import AdminPassword
 from settings import Settings, SettingsError
+from store import messages
 from store.db import HEAD_REVISION, Database, alembic_config
-from store.models import User
+from store.models import Message, User
 from tests.conftest import basic
+
+MESSAGE_ROW = {
+    "media_type": "text/plain",
+    "content": b"x",
+    "size": 1,
+    "sha256": "0" * 64,
+    "filename": None,
+    "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+}
 
 
 def test_first_start_creates_the_tutorials_users(client: TestClient, settings: Settings) -> None:
@@ -281,4 +292,31 @@ def test_sqlite_writers_in_other_processes_wait_for_this_ones_turn(tmp_path: Pat
     out, _ = other.communicate(timeout=30)
     assert other.returncode == 0
     assert float(out) >= released
+    db.dispose()
+
+
+def test_core_writes_commit_as_one_transaction_in_their_turn(database_url: str) -> None:
+    db = Database(database_url)
+    db.migrate()
+    count = select(func.count()).select_from(Message)
+    with pytest.raises(RuntimeError), db.write_statements() as connection:
+        connection.execute(insert(Message), MESSAGE_ROW)
+        raise RuntimeError("fails after the insert")
+    with db.read() as session:
+        assert session.scalar(count) == 0  # rolled back, not half-written
+
+    done = threading.Event()
+
+    def write() -> None:
+        messages.create(db, media_type="text/plain", content=b"x")
+        done.set()
+
+    writer = threading.Thread(target=write)
+    with db._write_turn:  # another writer's turn (SQLite); PostgreSQL has no turns to wait for
+        writer.start()
+        assert done.wait(0.5) is not db.is_sqlite
+    writer.join(timeout=30)
+    assert done.is_set()
+    with db.read() as session:
+        assert session.scalar(count) == 1
     db.dispose()
