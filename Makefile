@@ -65,7 +65,7 @@ clean:
 
 bench: bench-http bench-pagination  ## every benchmark; results go to build/bench/
 
-bench-http: $(STAMP)  ## the service vs plain Flask vs raw Starlette under wrk (about 6 minutes; needs 2 cores)
+bench-http: $(STAMP)  ## the service vs plain Flask vs raw Starlette under wrk (about 6 minutes; needs 2 cores); 2 vs 1 workers also on PostgreSQL when BENCH_DATABASE_URL is set
 	@if ! command -v wrk >/dev/null || ! command -v taskset >/dev/null; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk util-linux >/dev/null; \

@@ -9,7 +9,8 @@ are reported: req/s, p50 and p99 latency, ours/Flask and ours/Starlette.
 
 Also measured: cold start (process start to the first 200, median of three), memory per
 worker (largest VmRSS seen after each load run), and the service with two workers against one
-on both cores.
+on both cores: on the same SQLite database, and again on PostgreSQL when
+BENCH_DATABASE_URL (or --scaling-database-url) names one (SQLite takes one writer at a time).
 
     python -m bench.throughput                           # about 6 minutes
     python -m bench.throughput --duration 2 --rounds 1   # a quick look
@@ -39,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "bench"
@@ -112,6 +114,11 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--servers", default="ours,flask,starlette", help="which of ours,flask,starlette"
     )
     parser.add_argument("--skip-scaling", action="store_true", help="no 2-vs-1-worker run")
+    parser.add_argument(
+        "--scaling-database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", ""),
+        help="also run 2 vs 1 workers on this (PostgreSQL) database; default $BENCH_DATABASE_URL",
+    )
     return parser.parse_args(argv)
 
 
@@ -339,9 +346,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for r in rows.values()
     ]
 
-    scaling = None
+    scaling: dict[str, dict[str, dict[str, float]]] = {}
     if "ours" in names and not args.skip_scaling:
-        scaling = _scaling(env, token, article_id, args)
+        scaling["SQLite"] = _scaling(env, password, args, (token, article_id))
+        if args.scaling_database_url:
+            backend = make_url(args.scaling_database_url).get_backend_name()
+            other = {**env, "DATABASE_URL": args.scaling_database_url}
+            scaling[backend] = _scaling(other, password, args, None)
         report["scaling"] = scaling
     report["commands"] = COMMANDS
 
@@ -380,23 +391,29 @@ def _endpoints(token: str, article_id: int) -> list[Endpoint]:
 
 
 def _scaling(
-    env: dict[str, str], token: str, article_id: int, args: argparse.Namespace
+    env: dict[str, str],
+    password: str,
+    args: argparse.Namespace,
+    seeded: tuple[str, int] | None,
 ) -> dict[str, dict[str, float]]:
-    """req/s of the service with 1 and 2 workers, both cores for everyone (wrk included)."""
+    """req/s of the service with 1 and 2 workers, both cores for everyone (wrk included), on
+    env's database (seeded through the service first unless `seeded` gives its token and
+    article)."""
     gunicorn = str(PYTHON_BIN / "gunicorn")
     argv = (gunicorn, "-c", "deploy/gunicorn.conf.py", "app:app")
     one = Server("ours-1w", 8184, argv, (("WORKERS", "1"),), pin=None)
     two = Server("ours-2w", 8185, argv, (("WORKERS", "2"),), pin=None)
-    chosen = [
-        e
-        for e in _endpoints(token, article_id)
-        if e.name.startswith(("GET /hello", "POST", "GET /articles/"))
-    ]
     results: dict[str, dict[str, list[float]]] = {}
     with ExitStack() as stack:
         for server in (one, two):
             process = stack.enter_context(_serve(server, env))
             _wait_ready(f"http://127.0.0.1:{server.port}/hello", process)
+        token, article_id = seeded or _seed(f"http://127.0.0.1:{one.port}", password)
+        chosen = [
+            e
+            for e in _endpoints(token, article_id)
+            if e.name.startswith(("GET /hello", "POST", "GET /articles/"))
+        ]
         for server in (one, two):
             for endpoint in chosen:
                 _wrk(f"http://127.0.0.1:{server.port}", endpoint, 1, args.connections, None, 2)
@@ -430,7 +447,7 @@ def _table(
     names: Sequence[str],
     cold: dict[str, float],
     peaks: dict[str, float],
-    scaling: dict[str, dict[str, float]] | None,
+    scaling: dict[str, dict[str, dict[str, float]]],
     args: argparse.Namespace,
 ) -> str:
     lines = [
@@ -466,12 +483,15 @@ def _table(
             "",
             "Service, 2 workers vs 1, no pinning (wrk -t2 shares the 2 cores):",
             "",
-            "| endpoint | 1 worker req/s | 2 workers req/s | 2w/1w |",
-            "|---|---:|---:|---:|",
+            "| database | endpoint | 1 worker req/s | 2 workers req/s | 2w/1w |",
+            "|---|---|---:|---:|---:|",
         ]
-        for endpoint, by_server in scaling.items():
-            one, two = by_server["ours-1w"], by_server["ours-2w"]
-            lines.append(f"| {endpoint} | {one:,.0f} | {two:,.0f} | {_ratio(two, one)} |")
+        for database, by_endpoint in scaling.items():
+            for endpoint, by_server in by_endpoint.items():
+                one, two = by_server["ours-1w"], by_server["ours-2w"]
+                lines.append(
+                    f"| {database} | {endpoint} | {one:,.0f} | {two:,.0f} | {_ratio(two, one)} |"
+                )
     return "\n".join(lines)
 
 
