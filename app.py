@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     )
     services = Services(
         settings=settings,
-        db=Database(settings.database_url),
+        # A connection for each thread that serves requests (web.fastpath.OneHopWSGI).
+        db=Database(settings.database_url, pool_size=fastpath.THREADS),
         routes=routes,
         passwords=passwords,
         throttle=FailedLogins(settings.limits_storage_uri, settings.auth_failure_limit),

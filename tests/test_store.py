@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy import event, func, insert, inspect, select, text
 from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
+import app as app_module
 from app import create_app
 from auth.admin import AdminPassword
 from settings import Settings, SettingsError
@@ -24,6 +25,7 @@ from store import messages
 from store.db import HEAD_REVISION, Database, alembic_config
 from store.models import Message, User
 from tests.conftest import basic
+from web import fastpath
 
 MESSAGE_ROW = {
     "media_type": "text/plain",
@@ -320,3 +322,42 @@ def test_core_writes_commit_as_one_transaction_in_their_turn(database_url: str) 
     with db.read() as session:
         assert session.scalar(count) == 1
     db.dispose()
+
+
+def test_threads_up_to_the_pool_size_reuse_their_connections(database_url: str) -> None:
+    threads = 7  # more than SQLAlchemy's default pool of 5
+    db = Database(database_url, pool_size=threads)
+    db.migrate()
+    db.dispose()  # what migrating opened is closed: count from none
+    opened = []
+    event.listen(db.engine, "connect", lambda *_: opened.append(1))
+    together = threading.Barrier(threads)
+
+    def read() -> None:
+        for _ in range(3):
+            with db.read() as session:
+                session.execute(text("SELECT 1"))
+                together.wait(timeout=10)  # all of them hold a connection at once
+            together.wait(timeout=10)  # and all have given it back before the next round
+
+    readers = [threading.Thread(target=read) for _ in range(threads)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(timeout=30)
+    assert len(opened) == threads  # not more with every round
+    db.dispose()
+
+
+def test_the_app_keeps_a_connection_for_each_request_thread(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes = []
+
+    def database(url: str, *, pool_size: int = 5) -> Database:
+        sizes.append(pool_size)
+        return Database(url, pool_size=pool_size)
+
+    monkeypatch.setattr(app_module, "Database", database)
+    app_module.create_app(settings)
+    assert sizes == [fastpath.THREADS]
