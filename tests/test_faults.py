@@ -9,28 +9,29 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
 from app import create_app
 from settings import Settings
-from store import messages
 from tests.conftest import POSTGRES_URL, reset_postgres
 
 
-def test_a_write_that_fails_halfway_leaves_nothing(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_write_that_fails_halfway_leaves_nothing(client: TestClient) -> None:
     client.post("/messages", content=b"kept", headers={"Content-Type": "text/plain"})
 
-    def fail_after_insert(row: object) -> None:
-        raise RuntimeError("disk full, after the INSERT and before the COMMIT")
+    def fail_after_insert(_connection: object, statement: object, *_: object) -> None:
+        if str(statement).startswith("INSERT INTO messages"):
+            raise RuntimeError("disk full, after the INSERT and before the COMMIT")
 
-    monkeypatch.setattr(messages, "_info", fail_after_insert)
-    response = client.post("/messages", content=b"lost", headers={"Content-Type": "text/plain"})
+    event.listen(Engine, "after_execute", fail_after_insert)
+    try:
+        response = client.post("/messages", content=b"lost", headers={"Content-Type": "text/plain"})
+    finally:
+        event.remove(Engine, "after_execute", fail_after_insert)
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
-    monkeypatch.undo()
     listing = client.get("/messages").json()["items"]
     assert [item["size"] for item in listing] == [4]
     assert client.get("/messages/1").content == b"kept"
