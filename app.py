@@ -6,7 +6,6 @@ import contextlib
 import gc
 import os
 import pickle
-import sys
 import warnings
 
 # Starlette 1.x warns, when its test client is imported, that the client prefers httpx2: a
@@ -81,7 +80,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     services = Services(
         settings=settings,
         # A connection for each thread that serves requests (web.fastpath.OneHopWSGI).
-        db=Database(settings.database_url, pool_size=fastpath.THREADS),
+        db=Database(settings.database_url, pool_size=settings.request_threads),
         routes=routes,
         passwords=passwords,
         throttle=FailedLogins(settings.limits_storage_uri, settings.auth_failure_limit),
@@ -124,7 +123,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
             validate_responses=settings.validate_responses,
             validator_map=VALIDATORS,
         )
-    fastpath.install(app)
+    fastpath.install(app, threads=settings.request_threads)
     problems.install(app, routes, debug=settings.debug)
     app.add_middleware(RequestContext, MiddlewarePosition.BEFORE_EXCEPTION, services=services)
     if settings.cors_origins:
@@ -147,7 +146,6 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
 def main() -> None:
     """Serve on HOST:PORT; DEBUG=1 reloads on code changes and logs at debug level."""
     settings = Settings.from_env()
-    sys.setswitchinterval(fastpath.SWITCH_INTERVAL)
     uvicorn.run(
         # Reloading needs an import string; otherwise serve the app this module already built
         # (the string would import the module again and build a second app).

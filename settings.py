@@ -31,6 +31,16 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _positive(env: Mapping[str, str], name: str) -> int | None:
+    """An optional whole number of at least 1."""
+    if not env.get(name):
+        return None
+    value = _integer(env, name, 0)
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
+
+
 def _choice(
     env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str | None
 ) -> str | None:
@@ -79,6 +89,8 @@ class Settings:
     log_backups: int = 5
     debug: bool = False
     workers: int = 2
+    # Threads per worker process that run handlers doing I/O; None: by database (request_threads).
+    threads: int | None = None
     cors_origins: tuple[str, ...] = ()
     admin_username: str = "admin"
     admin_password: str = DEVELOPMENT_ADMIN_PASSWORD
@@ -93,6 +105,18 @@ class Settings:
     def log_level(self) -> str:
         """LOG_LEVEL when set; otherwise DEBUG in debug mode, INFO outside it."""
         return self.log_level_name or ("DEBUG" if self.debug else "INFO")
+
+    @property
+    def request_threads(self) -> int:
+        """THREADS when set; otherwise 2 on SQLite and 4 on a database server.
+
+        SQLite runs in the process and takes one writer at a time: a second thread keeps the
+        core busy while the first waits for its turn, more only share the GIL. A database
+        server's round trips leave a thread waiting, so a few more overlap them.
+        """
+        if self.threads is not None:
+            return self.threads
+        return 2 if self.database_url.startswith("sqlite") else 4
 
     @property
     def limits_storage_uri(self) -> str:
@@ -120,6 +144,7 @@ class Settings:
             log_backups=_integer(env, "LOG_BACKUPS", defaults.log_backups),
             debug=_flag(env.get("DEBUG", "")),
             workers=_integer(env, "WORKERS", defaults.workers),
+            threads=_positive(env, "THREADS"),
             cors_origins=tuple(
                 origin.strip()
                 for origin in env.get("CORS_ORIGINS", "").split(",")

@@ -16,13 +16,11 @@ import gc
 gc.disable()
 
 import os
-import sys
 from typing import Any
 
 from uvicorn_worker import UvicornWorker
 
 from settings import Settings
-from web.fastpath import SWITCH_INTERVAL
 
 _settings = Settings.from_env()
 
@@ -47,8 +45,6 @@ graceful_timeout = 30
 timeout = 60
 # The app writes its own access lines (with request ids) to LOG_FILE and stderr.
 accesslog = None
-# Workers fork from this process and keep its interpreter settings (see web.fastpath).
-sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def when_ready(_server: Any) -> None:

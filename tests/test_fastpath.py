@@ -340,7 +340,7 @@ def post_thing(body: dict[str, t.Any], dry: bool) -> flask.Response:
 def test_what_a_plan_does_not_cover_connexion_binds() -> None:
     app = connexion.FlaskApp(__name__)
     app.add_api(copy.deepcopy(SMALL_SPEC))
-    fastpath.install(app)
+    fastpath.install(app, threads=1)
     with app.test_client() as client:
         assert client.get("/things?tag=1&tag=2").json() == {"tag": [1, 2]}
         assert client.post("/things", data={"count": "3"}).json() == {

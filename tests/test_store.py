@@ -185,6 +185,15 @@ def test_settings_come_from_the_environment() -> None:
         Settings.from_env({"PORT": "eighty"})
 
 
+def test_request_threads_follow_the_database_unless_set() -> None:
+    assert Settings.from_env({}).request_threads == 2  # SQLite: one writer at a time
+    assert Settings.from_env({"DATABASE_URL": "postgresql+psycopg://x/y"}).request_threads == 4
+    assert Settings.from_env({"THREADS": "7"}).request_threads == 7
+    for wrong in ("0", "-1", "some"):
+        with pytest.raises(SettingsError, match="THREADS"):
+            Settings.from_env({"THREADS": wrong})
+
+
 def test_upgrading_a_populated_database_loses_nothing(database_url: str) -> None:
     db = Database(database_url)
     db.migrate("0003")
@@ -360,5 +369,8 @@ def test_the_app_keeps_a_connection_for_each_request_thread(
         return Database(url, pool_size=pool_size)
 
     monkeypatch.setattr(app_module, "Database", database)
-    app_module.create_app(settings)
-    assert sizes == [fastpath.THREADS]
+    app = app_module.create_app(dataclasses.replace(settings, threads=3))
+    adapter = app._middleware_app.asgi_app  # type: ignore[attr-defined]
+    assert isinstance(adapter, fastpath.OneHopWSGI)
+    assert sizes == [3]
+    assert adapter.executor._max_workers == 3

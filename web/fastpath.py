@@ -7,7 +7,9 @@ here changes.
    body read, per `start_response` and per response chunk). `OneHopWSGI` takes the request body
    on the loop (web.guards.BodyLimit has already capped it), runs the whole Flask request in one
    worker thread, and sends the buffered response from the loop: one hop. Operations whose
-   handler is marked `@inline` (no I/O, microseconds of work) skip the thread entirely.
+   handler is marked `@inline` (no I/O, microseconds of work) skip the thread entirely. It runs
+   few threads (Settings.request_threads, not a2wsgi's 10): threads beyond what the database
+   can overlap only take turns on the GIL, and each request waits behind more of them.
 2. `RequestValidationOperation.__call__` builds a URI parser, a parameter validator and a body
    validator (each compiling JSON schemas) on every request, and a media-type table to check
    the Content-Type. Here they are built once per operation, and once per media type and
@@ -109,17 +111,10 @@ from starlette.types import Message, Receive, Scope, Send
 from web import shadow
 from web.arguments import Plan
 
-# How long a thread may hold the GIL while another waits (CPython's default is 5 ms). A request
-# handled in a worker thread waits for the event loop to let go of the GIL after every database
-# call; at 0.5 ms, POST /messages served ~25% more requests per second on one core
-# (bench/throughput.py). Set by the servers (app.main, deploy/gunicorn.conf.py), not on import.
-SWITCH_INTERVAL = 0.0005
-
 F = t.TypeVar("F", bound=Callable[..., t.Any])
 INLINE = "_articles_api_inline"
 PATCHED = "_articles_api_patched"  # set on RequestValidationOperation once its classes are patched
 WSGIApp = Callable[[dict[str, t.Any], Callable[..., t.Any]], Iterable[bytes]]
-THREADS = 10  # a2wsgi's default pool size
 CACHED_PER_OPERATION = 64  # media types and charsets whose validators an operation keeps
 _MISSING = object()
 
@@ -171,7 +166,7 @@ def _run_wsgi(app: WSGIApp, environ: dict[str, t.Any]) -> _Response:
 class OneHopWSGI:
     """An ASGI app serving a WSGI app with at most one event-loop-to-thread hop per request."""
 
-    def __init__(self, app: WSGIApp, workers: int = THREADS) -> None:
+    def __init__(self, app: WSGIApp, workers: int) -> None:
         self.app = app
         self.executor = ThreadPoolExecutor(thread_name_prefix="WSGI", max_workers=workers)
 
@@ -389,10 +384,11 @@ UPSTREAM: dict[str, t.Any] = {
 }
 
 
-def install(app: t.Any) -> None:
-    """Apply the three changes to a connexion FlaskApp, before its first request."""
+def install(app: t.Any, *, threads: int) -> None:
+    """Apply the three changes to a connexion FlaskApp, before its first request; handlers that
+    do I/O run on `threads` worker threads."""
     middleware_app: FlaskASGIApp = app._middleware_app
-    middleware_app.asgi_app = OneHopWSGI(middleware_app.app.wsgi_app)
+    middleware_app.asgi_app = OneHopWSGI(middleware_app.app.wsgi_app, workers=threads)
     if getattr(RequestValidationOperation, PATCHED, False):
         return  # the classes are already patched (several apps in one process)
     setattr(RequestValidationOperation, PATCHED, True)
