@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from app import create_app
 from settings import Settings
 from tests.conftest import basic
-from web.logging import RotatingFile
+from web.logging import ACCESS_LOGGER, TEXT_FORMAT, JSONLines, RotatingFile, TextLines
 
 LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO \[(?P<id>[0-9a-f]{32})\] articles_api\.access: "
@@ -139,3 +139,81 @@ def test_records_still_carry_what_other_formats_use(settings: Settings) -> None:
         record
     )
     assert line.startswith(f"[{os.getpid()}] ")
+
+
+def test_the_access_line_bypasses_logging_when_only_our_handler_would_get_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    through_logging: list[tuple[object, ...]] = []
+    access = logging.getLogger(ACCESS_LOGGER)
+    original = access.info
+
+    def info(*args: object, **kwargs: object) -> None:
+        through_logging.append(args)
+        original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(access, "info", info)
+    with create_app(settings).test_client() as client:
+        root = logging.getLogger()
+        others = [h for h in root.handlers if not getattr(h, "articles_api", False)]
+        for handler in others:
+            root.removeHandler(handler)
+        try:
+            direct = client.get("/hello?name=x")
+        finally:
+            for handler in others:
+                root.addHandler(handler)
+        assert through_logging == []
+        # Another handler on the way (here pytest's): the record goes through logging again.
+        relayed = client.get("/users/99")
+        assert len(through_logging) == 1
+    lines = access_lines(settings)
+    assert [(m["id"], m["method"], m["path"], m["status"]) for m in lines] == [
+        (direct.headers["x-request-id"], "GET", "/hello", "200"),
+        (relayed.headers["x-request-id"], "GET", "/users/99", "404"),
+    ]
+    err = capfd.readouterr().err
+    assert all(m.group(0) in err for m in lines)
+
+
+def test_a_level_above_info_drops_the_access_line_either_way(settings: Settings) -> None:
+    quiet = dataclasses.replace(settings, log_level_name="WARNING")
+    with create_app(quiet).test_client() as client:
+        assert client.get("/hello").status_code == 200
+    assert access_lines(settings) == []
+
+
+def test_a_direct_line_is_the_line_logging_writes() -> None:
+    created = 1796155115.0957
+    http = {"method": "GET", "path": "/hello", "status": 200, "duration_ms": 0.3}
+    args = ("GET", "/hello", 200, 0.25)
+    record = logging.makeLogRecord(
+        {
+            "name": ACCESS_LOGGER,
+            "levelno": logging.INFO,
+            "levelname": "INFO",
+            "msg": "%s %s %s %.1fms",
+            "args": args,
+            "created": created,
+            "msecs": int((created - int(created)) * 1000) + 0.0,
+            "request_id": "abc",
+            "http": http,
+        }
+    )
+    message = "GET /hello 200 0.2ms"
+    assert message == record.getMessage()
+    text = TextLines().line(created, "INFO", "abc", ACCESS_LOGGER, message, http)
+    assert text == logging.Formatter(TEXT_FORMAT).format(record)
+    assert text.endswith(",095 INFO [abc] articles_api.access: GET /hello 200 0.2ms")
+    assert TextLines().format(record) == text
+    as_json = json.loads(JSONLines().line(created, "INFO", "abc", ACCESS_LOGGER, message, http))
+    assert as_json == {
+        "time": as_json["time"],
+        "level": "INFO",
+        "request_id": "abc",
+        "logger": ACCESS_LOGGER,
+        "message": message,
+        **http,
+    }
+    assert as_json["time"].endswith(".095")
+    assert json.loads(JSONLines().format(record)) == as_json

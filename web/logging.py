@@ -7,14 +7,27 @@ import logging
 import os
 import sys
 import time
+import typing as t
+from contextvars import ContextVar
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any, TextIO
 
 from settings import Settings
-from web.requests import RequestIdFilter
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+ACCESS_LOGGER = "articles_api.access"
+
+# The id of the request being served, stamped on every log line it causes.
+REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps every log record with the id of the request it belongs to."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
 
 
 class _FormatsOnce(logging.Formatter):
@@ -33,20 +46,46 @@ class _FormatsOnce(logging.Formatter):
         return line
 
     def format_once(self, record: logging.LogRecord) -> str:
-        return super().format(record)
+        if record.exc_info or record.exc_text or record.stack_info:
+            return super().format(record)
+        return self.line(
+            record.created,
+            record.levelname,
+            getattr(record, "request_id", "-"),
+            record.name,
+            record.getMessage(),
+            getattr(record, "http", None),
+        )
+
+    def line(
+        self,
+        created: float,
+        level: str,
+        request_id: str,
+        name: str,
+        message: str,
+        http: dict[str, Any] | None,
+    ) -> str:
+        """The line of a record made at `created` (time.time()), without a traceback."""
+        raise NotImplementedError
 
     _stamp: tuple[str | None, int, str] = (None, -1, "")
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         """logging's formatTime, with the strftime part made once per second, not per record."""
+        return self.time_of(record.created, datefmt)
+
+    def time_of(self, created: float, datefmt: str | None = None) -> str:
+        """formatTime of a record made at `created`."""
         fmt, second, stamp = self._stamp
-        if fmt != datefmt or second != int(record.created):
-            fmt, second = datefmt, int(record.created)
+        if fmt != datefmt or second != int(created):
+            fmt, second = datefmt, int(created)
             stamp = time.strftime(datefmt or self.default_time_format, self.converter(second))
             self._stamp = (fmt, second, stamp)
         if datefmt:
             return stamp
-        return f"{stamp},{int(record.msecs):03d}"  # logging's default_msec_format
+        msecs = int((created - int(created)) * 1000)  # as LogRecord computes `msecs`
+        return f"{stamp},{msecs:03d}"  # logging's default_msec_format
 
 
 class TextLines(_FormatsOnce):
@@ -55,23 +94,67 @@ class TextLines(_FormatsOnce):
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
 
+    def line(
+        self,
+        created: float,
+        level: str,
+        request_id: str,
+        name: str,
+        message: str,
+        http: dict[str, Any] | None,
+    ) -> str:
+        return f"{self.time_of(created)} {level} [{request_id}] {name}: {message}"  # TEXT_FORMAT
+
 
 class JSONLines(_FormatsOnce):
     """One JSON object per line: time, level, request id, logger, message, and the request's
     method, path, status and duration on access lines."""
 
     def format_once(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
-            "level": record.levelname,
-            "request_id": getattr(record, "request_id", "-"),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        line.update(getattr(record, "http", {}))
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+        if not record.exc_info:
+            return super().format_once(record)
+        line = self.fields(
+            record.created,
+            record.levelname,
+            getattr(record, "request_id", "-"),
+            record.name,
+            record.getMessage(),
+            getattr(record, "http", None),
+        )
+        line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line)
+
+    def line(
+        self,
+        created: float,
+        level: str,
+        request_id: str,
+        name: str,
+        message: str,
+        http: dict[str, Any] | None,
+    ) -> str:
+        return json.dumps(self.fields(created, level, request_id, name, message, http))
+
+    def fields(
+        self,
+        created: float,
+        level: str,
+        request_id: str,
+        name: str,
+        message: str,
+        http: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """The members of a line."""
+        msecs = int((created - int(created)) * 1000)  # as LogRecord computes `msecs`
+        line: dict[str, Any] = {
+            "time": self.time_of(created, "%Y-%m-%dT%H:%M:%S") + f".{msecs:03d}",
+            "level": level,
+            "request_id": request_id,
+            "logger": name,
+            "message": message,
+        }
+        line.update(http or {})
+        return line
 
 
 class RotatingFile(RotatingFileHandler):
@@ -92,29 +175,102 @@ class RotatingFile(RotatingFileHandler):
         return stream
 
     def shouldRollover(self, record: logging.LogRecord) -> bool:  # noqa: N802 (logging's name)
+        return self._full(self.format(record))
+
+    def _full(self, line: str) -> bool:
         if self.stream is None:  # opened lazily, or closed by an earlier rollover
             self.stream = self._open()
         if self.maxBytes <= 0 or not self.regular:
             return False
         end: int = self.stream.seek(0, os.SEEK_END)
-        return end + len(self.format(record)) + 1 >= self.maxBytes
+        return end + len(line) + 1 >= self.maxBytes
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            if self.shouldRollover(record):
-                self.doRollover()
-            if self.stream is None:
-                self.stream = self._open()
-            line = self.format(record) + self.terminator
-            self.stream.write(line)
-            self.stream.flush()
-            if self.echo is not None:
-                self.echo.write(line)
-                self.echo.flush()
+            self.write_line(self.format(record))
         except RecursionError:  # as logging.StreamHandler.emit
             raise
         except Exception:
             self.handleError(record)
+
+    def write_line(self, line: str) -> None:
+        """Write a formatted line to the file (rotating it first when it is full) and the echo;
+        the caller holds the handler's lock."""
+        if self._full(line):
+            self.doRollover()
+        if self.stream is None:
+            self.stream = self._open()
+        line += self.terminator
+        self.stream.write(line)
+        self.stream.flush()
+        if self.echo is not None:
+            self.echo.write(line)
+            self.echo.flush()
+
+
+class AccessLines:
+    """Writes the access line of each request: straight to the handler `configure` installed
+    when the record would reach it alone (no other handler, filter or level on its way), the
+    same line `logging` would write, ~15 us less per request; through `logging` otherwise (a
+    test's caplog, another handler, a logger set up differently)."""
+
+    def __init__(self) -> None:
+        self.logger = logging.getLogger(ACCESS_LOGGER)
+
+    def write(self, request_id: str, method: str, path: str, status: int, elapsed: float) -> None:
+        """One request's line: `elapsed` seconds from its start to its last byte."""
+        if not self.logger.isEnabledFor(logging.INFO):
+            return
+        elapsed_ms = elapsed * 1000
+        http = {
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round(elapsed_ms, 1),
+        }
+        handler = self._sole_handler()
+        if handler is None:
+            self.logger.info(
+                "%s %s %s %.1fms", method, path, status, elapsed_ms, extra={"http": http}
+            )
+            return
+        message = f"{method} {path} {status} {elapsed_ms:.1f}ms"  # "%s %s %s %.1fms" % (...)
+        formatter = t.cast(_FormatsOnce, handler.formatter)
+        handler.acquire()  # as Handler.handle: one line at a time
+        try:
+            handler.write_line(
+                formatter.line(time.time(), "INFO", request_id, self.logger.name, message, http)
+            )
+        except Exception:
+            handler.handleError(logging.makeLogRecord({"msg": message}))
+        finally:
+            handler.release()
+
+    def _sole_handler(self) -> RotatingFile | None:
+        """The handler `configure` installed, when an INFO record of ours reaches it alone."""
+        logger: logging.Logger | None = self.logger
+        while logger is not None:
+            if logger.filters or (logger.handlers and logger.parent is not None):
+                return None
+            if logger.parent is None:  # the root
+                break
+            if not logger.propagate:
+                return None
+            logger = logger.parent
+        handlers = logging.root.handlers
+        if len(handlers) != 1:
+            return None
+        handler = handlers[0]
+        if (
+            not isinstance(handler, RotatingFile)
+            or not getattr(handler, "articles_api", False)
+            or handler.level > logging.INFO
+            or len(handler.filters) != 1
+            or not isinstance(handler.filters[0], RequestIdFilter)
+            or not isinstance(handler.formatter, _FormatsOnce)
+        ):
+            return None
+        return handler
 
 
 def configure(settings: Settings) -> None:

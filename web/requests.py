@@ -3,32 +3,22 @@ one log line per request."""
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import time
-from contextvars import ContextVar
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from web.logging import REQUEST_ID, AccessLines
 from web.services import SCOPE_KEY, Services
 
-REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-access_log = logging.getLogger("articles_api.access")
+access_lines = AccessLines()
 
 # On every response, unless it sets its own: browsers must not guess a media type.
 NOSNIFF = (b"x-content-type-options", b"nosniff")
-
-
-class RequestIdFilter(logging.Filter):
-    """Stamps every log record with the id of the request it belongs to."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = REQUEST_ID.get()
-        return True
 
 
 def _request_id(scope: Scope) -> str:
@@ -77,21 +67,7 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            elapsed_ms = elapsed * 1000
             operation = extensions.get("connexion_routing", {}).get("operation_id")
             self.services.metrics.observe(operation, scope["method"], status["code"], elapsed)
-            fields = {
-                "method": scope["method"],
-                "path": scope["path"],
-                "status": status["code"],
-                "duration_ms": round(elapsed_ms, 1),
-            }
-            access_log.info(
-                "%s %s %s %.1fms",
-                scope["method"],
-                scope["path"],
-                status["code"],
-                elapsed_ms,
-                extra={"http": fields},
-            )
+            access_lines.write(request_id, scope["method"], scope["path"], status["code"], elapsed)
             REQUEST_ID.reset(token)
