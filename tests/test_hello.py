@@ -60,3 +60,20 @@ def test_a_repeated_parameter_counts_once_its_last_value(client: TestClient) -> 
     too_long = client.get("/hello?name=" + "x" * 101 + "&name=ok")
     assert too_long.text == "Hello ok"  # the value validated is the value used
     assert client.get("/hello?name=ok&name=" + "x" * 101).status_code == 400
+
+
+@pytest.mark.parametrize("accept", [None, "", "*/*", " */* ", "*/*;q=0.9", "text/*"])
+def test_anything_acceptable_gets_the_first_declared_type(
+    client: TestClient, accept: str | None
+) -> None:
+    if accept is None:
+        del client.headers["accept"]  # httpx sends */* unless told not to
+        headers = {}
+    else:
+        headers = {"Accept": accept}
+    response = client.get("/hello", headers=headers)
+    assert ("accept" in response.request.headers) == (accept is not None)
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.text == "Hello John Doe"
+    assert response.headers["vary"] == "Accept"
+    assert response.headers["link"] == SERVICE_DESC
