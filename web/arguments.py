@@ -11,6 +11,13 @@ or raw body, and the security context (`user`, `token_info`). For anything else 
 or deepObject parameters, a form body, `**kwargs`, `context_`) `bind` returns None and
 web.fastpath lets connexion's decorator bind the request. With `web.shadow.VERIFY`
 set (the test suite sets it), every request is bound both ways and must get the same arguments.
+
+One difference is deliberate: connexion hands a handler any uploaded file whose field is named
+like one of its arguments, whatever the spec says, so `GET /articles/1` with a multipart body
+holding a file field `articleId` reached the handler with that file as the article's id (and
+`limit` as a file was a 500). A plan binds only what the spec declares: form fields and files
+only for an operation whose request body is a form, and a body an operation does not declare
+is ignored (RFC 9110 gives content in a GET or DELETE no meaning).
 """
 
 from __future__ import annotations
@@ -94,11 +101,13 @@ class Plan:
         path: list[_Parameter],
         query: list[_Parameter],
         body: _Body | None,
+        form: bool = False,
     ) -> None:
         self.arguments = arguments
         self.path = path
         self.query = query
         self.body = body
+        self.form = form  # whether the operation's request body may be a form
         self._body_schemas: dict[str, dict[str, t.Any]] = {}
 
     @classmethod
@@ -137,11 +146,18 @@ class Plan:
         body_argument = sanitize(operation.body_name(None))
         if operation.is_request_body_defined and body_argument in arguments:
             body = _Body(body_argument, operation)
-        return cls(arguments, path, query, body)
+        media_types = operation.request_body.get("content", {})
+        form = any(media_type.split(";")[0] in FORM_CONTENT_TYPES for media_type in media_types)
+        return cls(arguments, path, query, body, form)
+
+    def ignores_the_form_of(self, request: flask.Request) -> bool:
+        """Whether the request carries a form the operation does not declare, whose files
+        connexion would still hand the handler (and a plan does not)."""
+        return not self.form and request.mimetype in FORM_CONTENT_TYPES
 
     def bind(self, request: flask.Request) -> dict[str, t.Any] | None:
         """The handler's keyword arguments for this request, or None where connexion must bind."""
-        if self.arguments and request.mimetype in FORM_CONTENT_TYPES:
+        if self.form and self.arguments and request.mimetype in FORM_CONTENT_TYPES:
             return None  # form fields and files may become arguments: connexion's form handling
         kwargs: dict[str, t.Any] = {}
         view_args = request.view_args or {}

@@ -250,10 +250,11 @@ class _DecoratedOnce(FlaskDecorator):
                 operation = current_operation._get_current_object()
                 plans.append(Plan.make(operation, function, pythonic_params=self.pythonic_params))
             plan = plans[0]
-            bound = None if plan is None else plan.bind(flask.request._get_current_object())  # type: ignore[attr-defined]
-            if bound is None:
+            request = flask.request._get_current_object()  # type: ignore[attr-defined]
+            bound = None if plan is None else plan.bind(request)
+            if plan is None or bound is None:
                 return decorated(connexion_request())
-            if shadow.VERIFY:
+            if shadow.VERIFY and not plan.ignores_the_form_of(request):  # (see web.arguments)
                 theirs = self._connexion_arguments(function, connexion_request())
                 shadow.check(f"arguments of {function.__qualname__}", bound, theirs)
             return direct(**bound)
