@@ -217,3 +217,34 @@ def test_a_direct_line_is_the_line_logging_writes() -> None:
     }
     assert as_json["time"].endswith(".095")
     assert json.loads(JSONLines().format(record)) == as_json
+
+
+def test_rotation_counts_what_other_processes_append(tmp_path: Path) -> None:
+    """gunicorn's workers share the file: what another one wrote is seen within a 64th of
+    maxBytes, and a line that would overfill the file rotates it first."""
+    path = tmp_path / "app.log"
+    handler = RotatingFile(path, maxBytes=64_000, backupCount=1, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    line = "x" * 99  # 100 bytes a record, with its newline
+    try:
+        for _ in range(100):
+            handler.emit(logging.makeLogRecord({"msg": line}))
+        with path.open("a", encoding="utf-8") as other_worker:
+            other_worker.write("y" * 49_999 + "\n")
+        for _ in range(100):
+            handler.emit(logging.makeLogRecord({"msg": line}))
+        rotated, current = (tmp_path / "app.log.1").stat().st_size, path.stat().st_size
+        assert 64_000 - 100 <= rotated < 64_000  # rotated before the line that would fill it
+        assert rotated + current == 200 * 100 + 50_000  # nothing lost
+    finally:
+        handler.close()
+
+
+def test_the_size_counted_is_the_size_in_bytes(tmp_path: Path) -> None:
+    handler = RotatingFile(tmp_path / "app.log", maxBytes=1000, backupCount=1, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    try:
+        assert handler.shouldRollover(logging.makeLogRecord({"msg": "é" * 450})) is False
+        assert handler.shouldRollover(logging.makeLogRecord({"msg": "é" * 500})) is True
+    finally:
+        handler.close()

@@ -161,9 +161,14 @@ class RotatingFile(RotatingFileHandler):
     """RotatingFileHandler that also echoes each line to a stream (stderr): one handler, so one
     lock, one filter and one format per record. Without RotatingFileHandler's two `stat` calls
     per record: whether the file is a regular one (bpo-45401: nothing else is rotated) is
-    checked when it opens."""
+    checked when it opens. Nor a `seek` per record for the file's size: it is the size last
+    looked up plus what this handler wrote since, looked up again when that nears `maxBytes` or
+    after a 64th of it, so other processes writing the same file (gunicorn's workers) delay a
+    rotation by at most that much each."""
 
     regular = True
+    _end = -1  # the file's size when last looked up; -1: look it up
+    _since = 0  # bytes this handler wrote since
 
     def __init__(self, *args: Any, echo: TextIO | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -172,6 +177,7 @@ class RotatingFile(RotatingFileHandler):
     def _open(self) -> Any:
         stream = super()._open()
         self.regular = os.path.isfile(self.baseFilename)
+        self._end, self._since = -1, 0
         return stream
 
     def shouldRollover(self, record: logging.LogRecord) -> bool:  # noqa: N802 (logging's name)
@@ -182,8 +188,14 @@ class RotatingFile(RotatingFileHandler):
             self.stream = self._open()
         if self.maxBytes <= 0 or not self.regular:
             return False
-        end: int = self.stream.seek(0, os.SEEK_END)
-        return end + len(line) + 1 >= self.maxBytes
+        size = _encoded_length(line) + 1
+        if (
+            self._end < 0
+            or self._end + self._since + size >= self.maxBytes
+            or (self._since >= self.maxBytes // 64)
+        ):
+            self._end, self._since = self.stream.seek(0, os.SEEK_END), 0
+        return self._end + self._since + size >= self.maxBytes
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -203,9 +215,15 @@ class RotatingFile(RotatingFileHandler):
         line += self.terminator
         self.stream.write(line)
         self.stream.flush()
+        self._since += _encoded_length(line)
         if self.echo is not None:
             self.echo.write(line)
             self.echo.flush()
+
+
+def _encoded_length(line: str) -> int:
+    """The length of the line in the log file (UTF-8)."""
+    return len(line) if line.isascii() else len(line.encode("utf-8", "backslashreplace"))
 
 
 class AccessLines:
