@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import pickle
 import warnings
 
@@ -40,6 +39,7 @@ from web.metrics import Metrics
 from web.requests import RequestContext
 from web.routes import Routes
 from web.services import Services
+from web.serving import uvicorn_options
 from web.spec_document import middlewares
 from web.validators import VALIDATORS
 
@@ -154,10 +154,7 @@ def main() -> None:
         port=settings.port,
         reload=settings.debug,
         log_level=settings.log_level.lower(),
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        proxy_headers=bool(os.environ.get("FORWARDED_ALLOW_IPS")),
+        **uvicorn_options(),
     )
 
 

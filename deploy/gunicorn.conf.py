@@ -15,26 +15,23 @@ import gc
 # frozen with the rest and kept, rather than collected.
 gc.disable()
 
-import os
 from typing import Any
 
 from uvicorn_worker import UvicornWorker
 
+# Imports connexion (with stand-ins for its test-only modules) here in the arbiter, once: every
+# worker forks with it imported.
+import web.fastpath  # noqa: F401
 from settings import Settings
+from web.serving import uvicorn_options
 
 _settings = Settings.from_env()
 
 
 class Worker(UvicornWorker):  # type: ignore[misc]
-    """uvloop and httptools; no access log (the app writes its own line per request); client
-    addresses from X-Forwarded-For only when FORWARDED_ALLOW_IPS names the proxies to trust."""
+    """A uvicorn worker with the service's uvicorn settings (web.serving)."""
 
-    CONFIG_KWARGS: dict[str, Any] = {  # noqa: RUF012 (uvicorn_worker's own class attribute)
-        "loop": "uvloop",
-        "http": "httptools",
-        "access_log": False,
-        "proxy_headers": bool(os.environ.get("FORWARDED_ALLOW_IPS")),
-    }
+    CONFIG_KWARGS: dict[str, Any] = uvicorn_options()
 
 
 bind = f"{_settings.host}:{_settings.port}"

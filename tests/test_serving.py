@@ -160,3 +160,25 @@ def test_a_started_app_has_the_cyclic_gc_on(settings: Settings) -> None:
             assert client.get("/hello").status_code == 200
     finally:
         gc.enable()
+
+
+ARBITER = """
+import runpy, sys
+config = runpy.run_path("deploy/gunicorn.conf.py")
+from web.serving import uvicorn_options
+print("connexion" in sys.modules, "starlette.testclient" in sys.modules)
+print(config["Worker"].CONFIG_KWARGS == uvicorn_options(), uvicorn_options()["loop"])
+"""
+
+
+def test_the_arbiter_imports_connexion_once_for_every_worker(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", ARBITER],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "LOG_FILE": str(tmp_path / "app.log")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # Workers fork with connexion imported (not its test client), and serve as `python app.py`.
+    assert done.stdout.split() == ["True", "False", "True", "asyncio"]
