@@ -154,7 +154,7 @@ def main() -> None:
         port=settings.port,
         reload=settings.debug,
         log_level=settings.log_level.lower(),
-        **uvicorn_options(),
+        **uvicorn_options(workers=1),
     )
 
 

@@ -31,7 +31,7 @@ _settings = Settings.from_env()
 class Worker(UvicornWorker):  # type: ignore[misc]
     """A uvicorn worker with the service's uvicorn settings (web.serving)."""
 
-    CONFIG_KWARGS: dict[str, Any] = uvicorn_options()
+    CONFIG_KWARGS: dict[str, Any] = uvicorn_options(_settings.workers)
 
 
 bind = f"{_settings.host}:{_settings.port}"

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 from starlette.testclient import TestClient
 
 from app import create_app
@@ -167,18 +168,23 @@ import runpy, sys
 config = runpy.run_path("deploy/gunicorn.conf.py")
 from web.serving import uvicorn_options
 print("connexion" in sys.modules, "starlette.testclient" in sys.modules)
-print(config["Worker"].CONFIG_KWARGS == uvicorn_options(), uvicorn_options()["loop"])
+print(config["Worker"].CONFIG_KWARGS == uvicorn_options(config["workers"]))
+print(config["workers"], config["Worker"].CONFIG_KWARGS["loop"])
 """
 
 
-def test_the_arbiter_imports_connexion_once_for_every_worker(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("workers", "loop"), [("1", "asyncio"), ("2", "uvloop")])
+def test_the_arbiter_imports_connexion_once_for_every_worker(
+    tmp_path: Path, workers: str, loop: str
+) -> None:
     done = subprocess.run(
         [sys.executable, "-c", ARBITER],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "LOG_FILE": str(tmp_path / "app.log")},
+        env={"PATH": "/usr/bin:/bin", "LOG_FILE": str(tmp_path / "app.log"), "WORKERS": workers},
         capture_output=True,
         text=True,
         check=True,
     )
-    # Workers fork with connexion imported (not its test client), and serve as `python app.py`.
-    assert done.stdout.split() == ["True", "False", "True", "asyncio"]
+    # Workers fork with connexion imported (not its test client), with web.serving's settings:
+    # several processes on one socket accept as libuv does (web.serving.uvicorn_options).
+    assert done.stdout.split() == ["True", "False", "True", workers, loop]

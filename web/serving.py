@@ -6,19 +6,24 @@ import os
 from typing import Any
 
 
-def uvicorn_options() -> dict[str, Any]:
-    """uvicorn's settings for this service.
+def uvicorn_options(workers: int) -> dict[str, Any]:
+    """uvicorn's settings for this service, served by `workers` processes on one socket.
 
-    asyncio's own event loop, not uvloop: libuv accepts one connection per turn of the loop
-    (libuv/libuv#3696), and under load a turn serves every request ready, so a burst of new
-    connections waited for up to a turn each: with 32 at once, the last was accepted ~150 ms
-    after the first (p99.9 100-160 ms at 32 connections, against 11-19 ms with asyncio's loop,
-    which accepts the whole backlog at once), for ~3% more requests per second (bench/README).
-    httptools parses; no access log (the app writes its own line per request); client addresses
-    from X-Forwarded-For only when FORWARDED_ALLOW_IPS names the proxies to trust.
+    The event loop is chosen by how connections are accepted. uvloop (libuv) accepts one
+    connection per turn of the loop (libuv/libuv#3696), and under load a turn serves every
+    request that is ready: alone on a socket, a process took one turn per new connection, so 32
+    connections opened at once were accepted over ~150 ms (GET /hello at 32 connections: p99
+    12-23 ms, p99.9 80-110 ms). asyncio's own loop accepts all that wait at once (p99 9-10 ms,
+    p99.9 10-12 ms, for ~3% fewer requests per second). But processes sharing a socket
+    (gunicorn's workers) need libuv's way: with asyncio's, whichever woke first took a whole
+    burst, and in one run of four two workers served no more than one. So: asyncio's loop for
+    one process, uvloop for several (bench/throughput.py measures both).
+
+    httptools parses; no access log (the app writes its own line per request); client
+    addresses from X-Forwarded-For only when FORWARDED_ALLOW_IPS names the proxies to trust.
     """
     return {
-        "loop": "asyncio",
+        "loop": "asyncio" if workers == 1 else "uvloop",
         "http": "httptools",
         "access_log": False,
         "proxy_headers": bool(os.environ.get("FORWARDED_ALLOW_IPS")),
