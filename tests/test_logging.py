@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,14 @@ from starlette.testclient import TestClient
 from app import create_app
 from settings import Settings
 from tests.conftest import basic
-from web.logging import ACCESS_LOGGER, TEXT_FORMAT, JSONLines, RotatingFile, TextLines
+from web.logging import (
+    ACCESS_LOGGER,
+    TEXT_FORMAT,
+    Entry,
+    JSONLines,
+    RotatingFile,
+    TextLines,
+)
 
 LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO \[(?P<id>[0-9a-f]{32})\] articles_api\.access: "
@@ -202,11 +210,12 @@ def test_a_direct_line_is_the_line_logging_writes() -> None:
     )
     message = "GET /hello 200 0.2ms"
     assert message == record.getMessage()
-    text = TextLines().line(created, "INFO", "abc", ACCESS_LOGGER, message, http)
+    entry = Entry(created, "INFO", "abc", ACCESS_LOGGER, message, http)
+    text = TextLines().line(entry)
     assert text == logging.Formatter(TEXT_FORMAT).format(record)
     assert text.endswith(",095 INFO [abc] articles_api.access: GET /hello 200 0.2ms")
     assert TextLines().format(record) == text
-    as_json = json.loads(JSONLines().line(created, "INFO", "abc", ACCESS_LOGGER, message, http))
+    as_json = json.loads(JSONLines().line(entry))
     assert as_json == {
         "time": as_json["time"],
         "level": "INFO",
@@ -248,3 +257,26 @@ def test_the_size_counted_is_the_size_in_bytes(tmp_path: Path) -> None:
         assert handler.shouldRollover(logging.makeLogRecord({"msg": "é" * 500})) is True
     finally:
         handler.close()
+
+
+def test_json_lines_stay_json_with_a_traceback_or_a_stack() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        failed = logging.makeLogRecord(
+            {
+                "msg": "failed",
+                "exc_info": sys.exc_info(),
+                "request_id": "abc",
+                "name": "articles_api.problems",
+                "levelname": "ERROR",
+            }
+        )
+    stacked = logging.makeLogRecord({"msg": "here", "stack_info": "Stack (most recent call last)"})
+    lines = [json.loads(JSONLines().format(record)) for record in (failed, stacked)]
+    assert lines[0]["message"] == "failed"
+    assert "ValueError: boom" in lines[0]["exception"]
+    assert lines[1]["message"] == "here"
+    text = TextLines().format(failed).splitlines()
+    assert text[0].endswith(" ERROR [abc] articles_api.problems: failed")
+    assert text[-1] == "ValueError: boom"

@@ -30,6 +30,29 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class Entry(t.NamedTuple):
+    """What a line says: a record's parts, or an access line's without a record."""
+
+    created: float  # time.time() when it was made
+    level: str
+    request_id: str
+    name: str  # the logger's
+    message: str
+    http: dict[str, Any] | None  # the request's fields, on access lines
+
+    @classmethod
+    def of(cls, record: logging.LogRecord) -> Entry:
+        """A record's entry."""
+        return cls(
+            record.created,
+            record.levelname,
+            getattr(record, "request_id", "-"),
+            record.name,
+            record.getMessage(),
+            getattr(record, "http", None),
+        )
+
+
 class _FormatsOnce(logging.Formatter):
     """Each record formatted once: RotatingFile's size check and its write (to the file and to
     stderr) all use the same line."""
@@ -46,27 +69,10 @@ class _FormatsOnce(logging.Formatter):
         return line
 
     def format_once(self, record: logging.LogRecord) -> str:
-        if record.exc_info or record.exc_text or record.stack_info:
-            return super().format(record)
-        return self.line(
-            record.created,
-            record.levelname,
-            getattr(record, "request_id", "-"),
-            record.name,
-            record.getMessage(),
-            getattr(record, "http", None),
-        )
+        raise NotImplementedError
 
-    def line(
-        self,
-        created: float,
-        level: str,
-        request_id: str,
-        name: str,
-        message: str,
-        http: dict[str, Any] | None,
-    ) -> str:
-        """The line of a record made at `created` (time.time()), without a traceback."""
+    def line(self, entry: Entry) -> str:
+        """The line of an entry without a traceback: what `format` makes of such a record."""
         raise NotImplementedError
 
     _stamp: tuple[str | None, int, str] = (None, -1, "")
@@ -94,16 +100,14 @@ class TextLines(_FormatsOnce):
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
 
-    def line(
-        self,
-        created: float,
-        level: str,
-        request_id: str,
-        name: str,
-        message: str,
-        http: dict[str, Any] | None,
-    ) -> str:
-        return f"{self.time_of(created)} {level} [{request_id}] {name}: {message}"  # TEXT_FORMAT
+    def format_once(self, record: logging.LogRecord) -> str:
+        if record.exc_info or record.exc_text or record.stack_info:
+            return logging.Formatter.format(self, record)  # logging's, with the traceback
+        return self.line(Entry.of(record))
+
+    def line(self, entry: Entry) -> str:
+        stamp = self.time_of(entry.created)  # TEXT_FORMAT's fields, in its order:
+        return f"{stamp} {entry.level} [{entry.request_id}] {entry.name}: {entry.message}"
 
 
 class JSONLines(_FormatsOnce):
@@ -111,49 +115,25 @@ class JSONLines(_FormatsOnce):
     method, path, status and duration on access lines."""
 
     def format_once(self, record: logging.LogRecord) -> str:
-        if not record.exc_info:
-            return super().format_once(record)
-        line = self.fields(
-            record.created,
-            record.levelname,
-            getattr(record, "request_id", "-"),
-            record.name,
-            record.getMessage(),
-            getattr(record, "http", None),
-        )
-        line["exception"] = self.formatException(record.exc_info)
+        line = self.fields(Entry.of(record))
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line)
 
-    def line(
-        self,
-        created: float,
-        level: str,
-        request_id: str,
-        name: str,
-        message: str,
-        http: dict[str, Any] | None,
-    ) -> str:
-        return json.dumps(self.fields(created, level, request_id, name, message, http))
+    def line(self, entry: Entry) -> str:
+        return json.dumps(self.fields(entry))
 
-    def fields(
-        self,
-        created: float,
-        level: str,
-        request_id: str,
-        name: str,
-        message: str,
-        http: dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        """The members of a line."""
-        msecs = int((created - int(created)) * 1000)  # as LogRecord computes `msecs`
+    def fields(self, entry: Entry) -> dict[str, Any]:
+        """The members of an entry's line."""
+        msecs = int((entry.created - int(entry.created)) * 1000)  # as LogRecord computes `msecs`
         line: dict[str, Any] = {
-            "time": self.time_of(created, "%Y-%m-%dT%H:%M:%S") + f".{msecs:03d}",
-            "level": level,
-            "request_id": request_id,
-            "logger": name,
-            "message": message,
+            "time": self.time_of(entry.created, "%Y-%m-%dT%H:%M:%S") + f".{msecs:03d}",
+            "level": entry.level,
+            "request_id": entry.request_id,
+            "logger": entry.name,
+            "message": entry.message,
         }
-        line.update(http or {})
+        line.update(entry.http or {})
         return line
 
 
@@ -254,11 +234,10 @@ class AccessLines:
             return
         message = f"{method} {path} {status} {elapsed_ms:.1f}ms"  # "%s %s %s %.1fms" % (...)
         formatter = t.cast(_FormatsOnce, handler.formatter)
+        entry = Entry(time.time(), "INFO", request_id, self.logger.name, message, http)
         handler.acquire()  # as Handler.handle: one line at a time
         try:
-            handler.write_line(
-                formatter.line(time.time(), "INFO", request_id, self.logger.name, message, http)
-            )
+            handler.write_line(formatter.line(entry))
         except Exception:
             handler.handleError(logging.makeLogRecord({"msg": message}))
         finally:
