@@ -297,12 +297,12 @@ def test_the_quick_check_agrees_with_jsonschema(
     ("schema", "value"),
     [
         ({"type": "number"}, float("nan")),
-        (
-            {"type": "string", "pattern": "^[a-z]{3}$"},
-            "abc\n",
-        ),  # Python's `$` allows a final newline
-        ({"type": "string", "nullable": True}, None),  # OpenAPI's, connexion's extension
-        ({"type": "string"}, "\ud800"),  # not even passed to it
+        # Python's `$` allows a final newline:
+        ({"type": "string", "pattern": "^[a-z]{3}$"}, "abc\n"),
+        # OpenAPI's `nullable`, connexion's extension:
+        ({"type": "string", "nullable": True}, None),
+        # not even passed to it:
+        ({"type": "string"}, "\ud800"),
     ],
 )
 def test_where_the_quick_check_is_stricter_jsonschema_decides(

@@ -58,40 +58,48 @@ def describe(error: ValidationError, subject: str) -> str:
     return f"{field} does not match its schema (`{error.validator}`)."
 
 
-_VALIDATORS: dict[int, tuple[dict[str, t.Any], Draft4Validator]] = {}
+_T = t.TypeVar("_T")
+_PER_SCHEMA: dict[tuple[str, int], tuple[dict[str, t.Any], t.Any]] = {}
+
+
+def _per_schema(kind: str, schema: dict[str, t.Any], build: Callable[[], _T]) -> _T:
+    """What `build` makes of a schema of the spec, made once (on first use), not per request."""
+    found = _PER_SCHEMA.get((kind, id(schema)))
+    if found is None or found[0] is not schema:
+        found = (schema, build())
+        _PER_SCHEMA[(kind, id(schema))] = found  # keeps the schema alive, so its id stays its own
+    made: _T = found[1]
+    return made
 
 
 def draft4(schema: dict[str, t.Any]) -> Draft4Validator:
-    """One validator per schema of the spec, built on first use instead of on every request."""
-    found = _VALIDATORS.get(id(schema))
-    if found is None or found[0] is not schema:
-        found = (schema, Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER))
-        _VALIDATORS[id(schema)] = found  # keeps the schema alive, so its id stays its own
-    return found[1]
-
-
-_QUICK: dict[int, tuple[dict[str, t.Any], Callable[[t.Any], bool] | None]] = {}
+    """jsonschema's Draft 4 validator of a schema of the spec."""
+    return _per_schema(
+        "draft4",
+        schema,
+        lambda: Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER),
+    )
 
 
 def quick(schema: dict[str, t.Any]) -> Callable[[t.Any], bool] | None:
-    """jsonschema-rs's Draft 4 check of `schema`, built once; None if it cannot compile it.
+    """jsonschema-rs's Draft 4 check of `schema`; None if it cannot compile it.
 
     It is never more lenient than jsonschema where this spec has been compared (tests and
     web.shadow): it knows no `nullable`, and its `$` does not match before a final newline.
     So True means valid; False means "ask jsonschema", which then decides.
     """
-    found = _QUICK.get(id(schema))
-    if found is None or found[0] is not schema:
+
+    def build() -> Callable[[t.Any], bool] | None:
         # connexion hands body validators the spec's `components` too (for `$ref`s it has
         # already inlined), a structure that holds itself; a `$ref` left would fail to compile.
         own = {key: value for key, value in schema.items() if key != "components"}
         try:
-            check = jsonschema_rs.Draft4Validator(own).is_valid
+            check: Callable[[t.Any], bool] = jsonschema_rs.Draft4Validator(own).is_valid
         except Exception:  # jsonschema alone validates what it cannot compile
-            check = None
-        found = (schema, check)
-        _QUICK[id(schema)] = found  # keeps the schema alive, so its id stays its own
-    return found[1]
+            return None
+        return check
+
+    return _per_schema("quick", schema, build)
 
 
 def passes(check: Callable[[t.Any], bool] | None, value: t.Any) -> bool:
