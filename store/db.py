@@ -109,7 +109,14 @@ class Database:
         with 10, measured)."""
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        self.engine = create_engine(self.url, pool_size=pool_size, pool_pre_ping=not self.is_sqlite)
+        self.engine = create_engine(
+            self.url,
+            pool_size=pool_size,
+            pool_pre_ping=not self.is_sqlite,
+            # A statement's parameters (a message's content, a password hash) stay out of every
+            # error's text, and so out of the log.
+            hide_parameters=True,
+        )
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         writer = self._writer_engine = self.engine.execution_options(sqlite_immediate=True)

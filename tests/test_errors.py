@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection, Engine, event
 from starlette.testclient import TestClient
 
 from app import create_app
@@ -201,3 +202,106 @@ def test_a_form_an_operation_does_not_declare_never_reaches_its_handler(
     gone = client.request("DELETE", message, files=upload("messageId"))
     assert gone.status_code == 204
     assert client.get(message).status_code == 404
+
+
+BEYOND_INT_DIGITS = "7" * 4301  # Python refuses to convert more than 4300 digits to an int
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/articles/"),
+        ("PUT", "/articles/"),
+        ("GET", "/messages/"),
+        ("DELETE", "/messages/"),
+        ("GET", "/users/"),
+        ("DELETE", "/tokens/"),
+        ("HEAD", "/articles/-"),
+    ],
+)
+def test_a_path_id_python_cannot_convert_is_400(
+    client: TestClient, admin: dict[str, str], method: str, path: str
+) -> None:
+    response = client.request(method, path + BEYOND_INT_DIGITS, headers=admin)
+    assert response.status_code == 400
+    if method != "HEAD":
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["detail"].endswith("has more than 4300 digits.")
+
+
+@pytest.mark.parametrize("path", ["/messages", "/articles", "/tokens", "/echo"])
+def test_a_json_integer_python_cannot_convert_is_400(
+    client: TestClient, admin: dict[str, str], path: str
+) -> None:
+    body = b'{"title": "T", "body": "B", "n": ' + BEYOND_INT_DIGITS.encode() + b"}"
+    response = client.post(
+        path, content=body, headers={**admin, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The JSON body holds an integer of more than 4300 digits."
+    assert client.get("/messages").json()["items"] == []
+    assert client.get("/articles").text == "List of /articles\n"
+
+
+@pytest.mark.parametrize(
+    ("filename", "media_type", "detail"),
+    [
+        ("a\x00b.txt", "text/plain", "The file name holds a NUL character."),
+        ("n" * 256, "text/plain", "The file name has 256 characters; at most 255 are stored."),
+        (
+            "x.txt",
+            "text/" + "p" * 251,
+            "The file's media type has 256 characters; at most 255 are stored.",
+        ),
+    ],
+    ids=["NUL", "long-name", "long-media-type"],
+)
+def test_a_file_name_a_database_cannot_store_is_400_on_every_backend(
+    client: TestClient, filename: str, media_type: str, detail: str
+) -> None:
+    # Built by hand: httpx would percent-encode the NUL, a client need not.
+    body = (
+        f'--b\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        f"Content-Type: {media_type}\r\n\r\ncontent\r\n--b--\r\n"
+    ).encode()
+    response = client.post(
+        "/messages", content=body, headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == detail
+    assert client.get("/messages").json()["items"] == []
+
+
+def test_the_longest_file_name_is_stored_as_sent(client: TestClient) -> None:
+    name = "é" * 255
+    response = client.post(
+        "/messages",
+        files={"file": (name, b"content", "text/plain")},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 201, response.text
+    listing = client.get("/messages").json()["items"]
+    assert [item["filename"] for item in listing] == [name]
+
+
+@pytest.mark.parametrize(("error", "status"), [("DataError", 400), ("IntegrityError", 500)])
+def test_a_database_error_never_logs_the_statements_parameters(
+    client: TestClient, settings: Settings, error: str, status: int
+) -> None:
+    def refuse(connection: Connection, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("INSERT INTO messages"):  # as the driver would refuse it
+            raise getattr(connection.dialect.loaded_dbapi, error)("refused")
+
+    event.listen(Engine, "before_cursor_execute", refuse)
+    try:
+        response = client.post(
+            "/messages", content=b"TOP-SECRET-CONTENT", headers={"Content-Type": "text/plain"}
+        )
+    finally:
+        event.remove(Engine, "before_cursor_execute", refuse)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "TOP-SECRET-CONTENT" not in response.text
+    log = Path(settings.log_file).read_text(encoding="utf-8")
+    assert "TOP-SECRET-CONTENT" not in log
+    assert client.get("/messages").json()["items"] == []

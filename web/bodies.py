@@ -37,6 +37,21 @@ def accepted_media_types() -> list[str]:
     return list(request_body.get("content", {}))
 
 
+STORED_NAME_LENGTH = 255  # store.models.Message: filename and media_type
+
+
+def _storable(value: str, what: str) -> str:
+    """A name as the database stores it on every backend; 400 for NUL or beyond its width
+    (PostgreSQL refuses both, SQLite would keep them: the backends must not differ)."""
+    if "\x00" in value:
+        raise BadRequest(f"The {what} holds a NUL character.")
+    if len(value) > STORED_NAME_LENGTH:
+        raise BadRequest(
+            f"The {what} has {len(value)} characters; at most {STORED_NAME_LENGTH} are stored."
+        )
+    return value
+
+
 def _check_size(size: int, limit: int) -> None:
     # Empty text, JSON and binary bodies were refused by validation; an empty file is a file.
     if size > limit:
@@ -53,10 +68,11 @@ def read_message(max_bytes: int) -> IncomingMessage:
         upload = request.files.get("file")
         if upload is None:
             raise BadRequest("The multipart body has no `file` part.")
+        filename = _storable(upload.filename or "upload", "file name")
+        media_type = _storable(upload.mimetype or "application/octet-stream", "file's media type")
         content = upload.read()
         _check_size(len(content), max_bytes)
-        media_type = upload.mimetype or "application/octet-stream"
-        return IncomingMessage(kind, media_type, content, filename=upload.filename or "upload")
+        return IncomingMessage(kind, media_type, content, filename=filename)
     content = request.get_data()
     _check_size(len(content), max_bytes)
     if kind == "text":

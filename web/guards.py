@@ -3,6 +3,7 @@ needs one, and OPTIONS answers."""
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -102,6 +103,10 @@ class Guards(BodyLimit):
     async def forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] == "OPTIONS" and await answer_options(self.routes, scope, send):
             return
+        too_long = self.routes.unconvertible_integer(scope["path"])
+        if too_long is not None:
+            limit = sys.get_int_max_str_digits()
+            raise BadRequest(f"The path parameter `{too_long}` has more than {limit} digits.")
         require_content_type(self.routes, scope)
         await self.app(scope, receive, send)
 

@@ -11,7 +11,7 @@ from typing import Any
 from connexion import FlaskApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from werkzeug.datastructures import Headers
@@ -23,6 +23,7 @@ PROBLEM_JSON = "application/problem+json"
 CHALLENGES = ('Basic realm="Example", charset="UTF-8"', 'Bearer realm="Example"')
 RETRY_AFTER_SECONDS = 5
 DATABASE_DOWN = "The database cannot be reached; nothing was changed. Try again shortly."
+UNSTORABLE = "The request holds a value the database cannot store; nothing was changed."
 GENERIC_500 = (
     "The server met an unexpected condition; the request id in X-Request-ID helps find it."
 )
@@ -49,6 +50,8 @@ def _parts(exc: Exception) -> tuple[int, str, str | None, dict[str, str]]:
     if _database_unavailable(exc):
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return 503, _phrase(503), DATABASE_DOWN, headers
+    if isinstance(exc, DataError):  # SQLSTATE class 22: a value validation let through
+        return 400, _phrase(400), UNSTORABLE, {}
     if isinstance(exc, DomainError):
         return exc.status, exc.title, exc.detail, dict(exc.headers)
     if isinstance(exc, ProblemException):
@@ -83,6 +86,9 @@ def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
         headers = Headers(extra_headers)
         if status == 503:
             logger.error("database unavailable: %s", type(exc).__name__)
+        elif isinstance(exc, DataError):
+            # Not its text: even without parameters it may quote the value.
+            logger.warning("the database refused a value (%s); a validation is missing", status)
         elif status >= 500:
             logger.error("unhandled %s", type(exc).__name__, exc_info=exc)
             detail = "".join(traceback.format_exception(exc)) if debug else GENERIC_500

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 import typing as t
 from collections.abc import Callable
 from urllib.parse import parse_qsl
@@ -284,6 +285,11 @@ class JSONBodyValidator(JSONRequestBodyValidator):
             raise BadRequestProblem(detail=f"The body is not valid JSON: {error.msg}.") from None
         except RecursionError:
             raise BadRequestProblem(detail="The JSON body is nested too deeply.") from None
+        except ValueError:  # json.loads refuses integers longer than Python converts (4300 digits)
+            limit = sys.get_int_max_str_digits()
+            raise BadRequestProblem(
+                detail=f"The JSON body holds an integer of more than {limit} digits."
+            ) from None
         # A `\ud800` escape decodes to a lone surrogate, which no database can store as text.
         if b"\\u" in raw and _has_lone_surrogate(parsed):
             raise BadRequestProblem(
