@@ -28,8 +28,8 @@ from connexion.options import SwaggerUIOptions
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 
-from auth.passwords import Passwords
-from auth.throttle import FailedLogins
+from auth.passwords import Passwords, RecentChecks
+from auth.throttle import ACCOUNT, ADDRESS, FailedLogins, MemoryStore, Policy, RedisStore
 from settings import Settings, SettingsError
 from store.db import Database
 from web import logging as app_logging
@@ -75,15 +75,28 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     spec = load_spec()
     routes = Routes(spec)
     passwords = Passwords(
-        time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib
+        time_cost=settings.password_hash_time_cost,
+        memory_kib=settings.password_hash_memory_kib,
+        concurrency=settings.password_hashes_at_once,
     )
     services = Services(
         settings=settings,
         # A connection for each thread that serves requests (web.fastpath.OneHopWSGI).
-        db=Database(settings.database_url, pool_size=settings.request_threads),
+        db=Database(
+            settings.database_url,
+            pool_size=settings.request_threads,
+            timeout=settings.database_timeout,
+        ),
         routes=routes,
         passwords=passwords,
-        throttle=FailedLogins(settings.limits_storage_uri, settings.auth_failure_limit),
+        throttle=FailedLogins(
+            RedisStore(settings.redis_url, settings.redis_timeout)
+            if settings.redis_url
+            else MemoryStore(),
+            address=Policy.parse(ADDRESS, settings.auth_failure_limit),
+            account=Policy.parse(ACCOUNT, settings.auth_account_failure_limit),
+        ),
+        recent=RecentChecks(settings.auth_cache_seconds),
         metrics=Metrics(),
     )
 

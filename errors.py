@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class DomainError(Exception):
@@ -11,10 +12,17 @@ class DomainError(Exception):
     status = 400
     title = "Bad Request"
 
-    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers or {}
+        self.extensions = extensions or {}  # RFC 9457 extension members of the problem
 
 
 class BadRequest(DomainError):
@@ -110,8 +118,52 @@ class TooManyRequests(DomainError):
     status = 429
     title = "Too Many Requests"
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, headers: dict[str, str] | None = None) -> None:
         super().__init__(
             f"Too many failed authentications; try again in {retry_after} seconds.",
+            headers={**(headers or {}), "Retry-After": str(retry_after)},
+        )
+
+
+class Unavailable(DomainError):
+    """The service cannot answer now, through no fault of the request; nothing was changed."""
+
+    status = 503
+    title = "Service Unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class DependencyUnavailable(Unavailable):
+    """A service this one depends on (the database, Redis) did not answer in time or refused."""
+
+    def __init__(self, dependency: str, cause: str, *, retry_after: int = 5) -> None:
+        super().__init__(
+            f"{dependency} cannot be reached; nothing was changed. Try again shortly.",
+            retry_after=retry_after,
+        )
+        self.dependency = dependency
+        self.cause = cause  # the exception's type name, for the log (never its text)
+
+
+class InsufficientStorage(DomainError):
+    """The database has no room left for a write (RFC 4918's 507); nothing was changed."""
+
+    status = 507
+    title = "Insufficient Storage"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "The database has no room left; nothing was stored. Try again later.",
             headers={"Retry-After": str(retry_after)},
         )
+
+
+class NotReady(Unavailable):
+    """A dependency fails its readiness check; `checks` says which, and how."""
+
+    def __init__(self, checks: dict[str, str]) -> None:
+        failing = ", ".join(f"{name} is {state}" for name, state in checks.items() if state != "ok")
+        super().__init__(f"Not ready: {failing}.", retry_after=5)
+        self.extensions = {"checks": checks}

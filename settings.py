@@ -7,8 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from auth.throttle import Policy
+
 DEVELOPMENT_ADMIN_PASSWORD = "secret"  # noqa: S105 (the tutorial's development default)
 PRODUCTION_MIN_PASSWORD = 12
+PRODUCTION_MIN_DISTINCT = 8
 PROFILES = ("development", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -41,6 +44,37 @@ def _positive(env: Mapping[str, str], name: str) -> int | None:
     return value
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number of seconds (a fraction is fine)."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value < float("inf"):
+        raise SettingsError(f"{name} must be more than 0 seconds, got {raw!r}")
+    return value
+
+
+def _seconds_or_zero(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number of seconds, 0 included (turns the feature off)."""
+    if env.get(name, "").strip() in ("0", "0.0"):
+        return 0.0
+    return _seconds(env, name, default)
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A failed-login limit such as `5/minute` (auth.throttle.Policy)."""
+    rate = env.get(name) or default
+    try:
+        Policy.parse(name, rate)
+    except ValueError as error:
+        raise SettingsError(f"{name}: {error}") from None
+    return rate
+
+
 def _choice(
     env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str | None
 ) -> str | None:
@@ -53,6 +87,26 @@ def _choice(
     return value
 
 
+def weak_password(password: str) -> str | None:
+    """Why a password is too weak for a production admin, or None.
+
+    Length alone lets `secretsecret` or twelve spaces through: also refused are passwords with
+    whitespace at either end (a copy-and-paste slip), fewer than PRODUCTION_MIN_DISTINCT
+    different characters, or one string repeated.
+    """
+    if len(password) < PRODUCTION_MIN_PASSWORD:
+        return f"at least {PRODUCTION_MIN_PASSWORD} characters"
+    if password != password.strip():
+        return "no whitespace at either end"
+    if len(set(password)) < PRODUCTION_MIN_DISTINCT:
+        return f"at least {PRODUCTION_MIN_DISTINCT} different characters"
+    if password in (password + password)[1:-1]:  # a shorter string repeated
+        return "not one string repeated"
+    if DEVELOPMENT_ADMIN_PASSWORD in password.lower():
+        return "not containing the development default"
+    return None
+
+
 def _admin_password(env: Mapping[str, str], profile: str) -> str:
     """ADMIN_PASSWORD_FILE's first line or ADMIN_PASSWORD; production refuses weak ones."""
     path = env.get("ADMIN_PASSWORD_FILE")
@@ -63,12 +117,10 @@ def _admin_password(env: Mapping[str, str], profile: str) -> str:
             raise SettingsError(f"ADMIN_PASSWORD_FILE {path!r} cannot be read: {error}") from None
     else:
         password = env.get("ADMIN_PASSWORD", "")
-    if profile == "production" and (
-        len(password) < PRODUCTION_MIN_PASSWORD or password == DEVELOPMENT_ADMIN_PASSWORD
-    ):
+    weakness = weak_password(password) if profile == "production" else None
+    if weakness is not None:
         raise SettingsError(
-            "APP_ENV=production needs ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) of at least "
-            f"{PRODUCTION_MIN_PASSWORD} characters, not the development default"
+            f"APP_ENV=production needs ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) of {weakness}"
         )
     return password or DEVELOPMENT_ADMIN_PASSWORD
 
@@ -96,10 +148,18 @@ class Settings:
     admin_password: str = DEVELOPMENT_ADMIN_PASSWORD
     max_message_bytes: int = 10 * 1024 * 1024
     auth_failure_limit: str = "5/minute"
+    # Four times the address's: one address alone never reaches it (auth.throttle).
+    auth_account_failure_limit: str = "20/minute"
+    auth_cache_seconds: float = 60.0
     validate_responses: bool = False
+    # How long a request waits for the database and for Redis before it gets a 503.
+    database_timeout: float = 5.0
+    redis_timeout: float = 2.0
     # Argon2id cost, RFC 9106's low-memory profile by default; tune to the hardware.
     password_hash_time_cost: int = 3
     password_hash_memory_kib: int = 65536
+    # Argon2id computations at once (each holds password_hash_memory_kib); None: one per core.
+    password_hash_concurrency: int | None = None
 
     @property
     def log_level(self) -> str:
@@ -119,9 +179,9 @@ class Settings:
         return 2 if self.database_url.startswith("sqlite") else 4
 
     @property
-    def limits_storage_uri(self) -> str:
-        """Where failed-authentication counts live: Redis when configured, else this process."""
-        return self.redis_url or "memory://"
+    def password_hashes_at_once(self) -> int:
+        """PASSWORD_HASH_CONCURRENCY when set; otherwise one per core."""
+        return self.password_hash_concurrency or os.cpu_count() or 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -131,6 +191,11 @@ class Settings:
         profile = env.get("APP_ENV") or defaults.app_env
         if profile not in PROFILES:
             raise SettingsError(f"APP_ENV must be one of {', '.join(PROFILES)}, got {profile!r}")
+        debug = _flag(env.get("DEBUG", ""))
+        if profile == "production" and debug:
+            raise SettingsError(
+                "APP_ENV=production refuses DEBUG (it shows tracebacks in 500 responses)"
+            )
         return cls(
             app_env=profile,
             database_url=env.get("DATABASE_URL") or defaults.database_url,
@@ -142,7 +207,7 @@ class Settings:
             log_level_name=_choice(env, "LOG_LEVEL", LOG_LEVELS, None),
             log_max_bytes=_integer(env, "LOG_MAX_BYTES", defaults.log_max_bytes),
             log_backups=_integer(env, "LOG_BACKUPS", defaults.log_backups),
-            debug=_flag(env.get("DEBUG", "")),
+            debug=debug,
             workers=_integer(env, "WORKERS", defaults.workers),
             threads=_positive(env, "THREADS"),
             cors_origins=tuple(
@@ -153,12 +218,21 @@ class Settings:
             admin_username=env.get("ADMIN_USERNAME") or defaults.admin_username,
             admin_password=_admin_password(env, profile),
             max_message_bytes=_integer(env, "MAX_MESSAGE_BYTES", defaults.max_message_bytes),
-            auth_failure_limit=env.get("AUTH_FAILURE_LIMIT") or defaults.auth_failure_limit,
+            auth_failure_limit=_rate(env, "AUTH_FAILURE_LIMIT", defaults.auth_failure_limit),
+            auth_account_failure_limit=_rate(
+                env, "AUTH_ACCOUNT_FAILURE_LIMIT", defaults.auth_account_failure_limit
+            ),
+            auth_cache_seconds=_seconds_or_zero(
+                env, "AUTH_CACHE_SECONDS", defaults.auth_cache_seconds
+            ),
             validate_responses=_flag(env.get("VALIDATE_RESPONSES", "")),
+            database_timeout=_seconds(env, "DATABASE_TIMEOUT", defaults.database_timeout),
+            redis_timeout=_seconds(env, "REDIS_TIMEOUT", defaults.redis_timeout),
             password_hash_time_cost=_integer(
                 env, "PASSWORD_HASH_TIME_COST", defaults.password_hash_time_cost
             ),
             password_hash_memory_kib=_integer(
                 env, "PASSWORD_HASH_MEMORY_KIB", defaults.password_hash_memory_kib
             ),
+            password_hash_concurrency=_positive(env, "PASSWORD_HASH_CONCURRENCY"),
         )

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from auth.passwords import Passwords
+from auth.passwords import Passwords, RecentChecks
 from auth.principal import Principal
-from auth.throttle import FailedLogins, Key
+from auth.throttle import FailedLogins, rate_limit_headers
 from errors import Forbidden
 from store import tokens, users
 from store.db import Database
@@ -45,39 +45,72 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
+@dataclass(frozen=True)
+class Checked:
+    """Who the credentials belong to (None: nobody), and the RateLimit header fields of the
+    failed-login limits the check ran under (empty when none applied)."""
+
+    principal: Principal | None
+    headers: dict[str, str]
+
+
 def basic(
     db: Database,
     passwords: Passwords,
     throttle: FailedLogins,
+    recent: RecentChecks,
     *,
     address: str,
     username: str,
     password: str,
-) -> Principal | None:
-    """The user these credentials belong to, or None; as slow for unknown users as for known.
+) -> Checked:
+    """The user these credentials belong to, if any; as slow for unknown users as for known.
 
-    Refused outright (TooManyRequests) once the address or the username has too many failures.
+    Refused (TooManyRequests) while a failed-login window that applies is full, whatever the
+    credentials. Credentials checked recently are not hashed again: right ones still wait for
+    the limits (otherwise a locked-out guesser would learn when a guess matched), wrong ones
+    sent again get their 401 at once and do not count again (a repeat is no new guess).
     """
-    keys: list[Key] = [("address", address), ("username", username)]
-    throttle.check(keys)
     found = users.credentials(db, username)
     user, password_hash = found if found is not None else (None, None)
-    if passwords.verify(password_hash, password) and user is not None:
-        return Principal.of(user)
-    throttle.fail(keys)
-    return None
+    fingerprint = recent.fingerprint(username, password, password_hash)
+    verdict = recent.verdict(fingerprint)
+    if verdict is False:
+        return Checked(None, {})
+    if verdict and user is not None:
+        quotas = throttle.admit(address=address, username=username)
+        return Checked(Principal.of(user), rate_limit_headers(quotas))
+    attempt = throttle.begin(address=address, username=username)
+    try:
+        right = passwords.verify(password_hash, password) and user is not None
+    except BaseException:
+        throttle.abandoned(attempt)  # not checked (too many under way): not a failure
+        raise
+    recent.remember(fingerprint, right)
+    if right and user is not None:
+        return Checked(Principal.of(user), rate_limit_headers(throttle.succeeded(attempt)))
+    return Checked(None, rate_limit_headers(throttle.failed(attempt)))
 
 
-def bearer(db: Database, throttle: FailedLogins, *, address: str, token: str) -> Principal | None:
-    """The user an unexpired token belongs to, with its scopes; or None."""
-    keys: list[Key] = [("address", address)]
-    throttle.check(keys)
-    found = tokens.owner(db, token_digest(token), utcnow())
-    if found is None:
-        throttle.fail(keys)
-        return None
-    user, record = found
-    return Principal.of(user, record.scopes)
+def bearer(
+    db: Database, throttle: FailedLogins, recent: RecentChecks, *, address: str, token: str
+) -> Checked:
+    """The user an unexpired token belongs to, with its scopes, if any.
+
+    A valid token is never refused for failed logins: tokens are 256 random bits, no guess can
+    find one, so only unknown tokens count against the address (as a flood of lookups).
+    """
+    digest = token_digest(token)
+    found = tokens.owner(db, digest, utcnow())
+    if found is not None:
+        user, record = found
+        return Checked(Principal.of(user, record.scopes), {})
+    fingerprint = recent.fingerprint("", token, "bearer")
+    if recent.verdict(fingerprint) is False:
+        return Checked(None, {})
+    attempt = throttle.begin(address=address)
+    recent.remember(fingerprint, False)
+    return Checked(None, rate_limit_headers(throttle.failed(attempt)))
 
 
 def issue_token(

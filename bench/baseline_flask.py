@@ -17,13 +17,16 @@ import os
 from flask import Flask, Response, request
 
 from auth import authenticate
-from auth.throttle import FailedLogins
+from auth.passwords import RecentChecks
+from auth.throttle import FailedLogins, MemoryStore, Policy
 from errors import NotFound
 from store import articles, messages
 from store.db import Database
 
 db = Database(os.environ["DATABASE_URL"])
-throttle = FailedLogins("memory://", "1000000/minute")
+unlimited = Policy("unlimited", 1_000_000, 60)
+throttle = FailedLogins(MemoryStore(), address=unlimited, account=unlimited)
+recent = RecentChecks(0)
 app = Flask(__name__, static_folder=None)
 
 
@@ -81,7 +84,7 @@ def secret() -> Response:
     address = request.remote_addr or "unknown"
     if scheme.lower() != "bearer" or not token:
         return Response("Unauthorized", status=401, headers={"WWW-Authenticate": "Bearer"})
-    if authenticate.bearer(db, throttle, address=address, token=token) is None:
+    if authenticate.bearer(db, throttle, recent, address=address, token=token).principal is None:
         return Response("Unauthorized", status=401, headers={"WWW-Authenticate": "Bearer"})
     response = Response("Shhh this is top secret spy stuff!", mimetype="text/plain")
     response.headers["Cache-Control"] = "no-store"

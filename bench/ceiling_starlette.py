@@ -20,13 +20,16 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from auth import authenticate
-from auth.throttle import FailedLogins
+from auth.passwords import RecentChecks
+from auth.throttle import FailedLogins, MemoryStore, Policy
 from errors import NotFound
 from store import articles, messages
 from store.db import Database
 
 db = Database(os.environ["DATABASE_URL"])
-throttle = FailedLogins("memory://", "1000000/minute")
+unlimited = Policy("unlimited", 1_000_000, 60)
+throttle = FailedLogins(MemoryStore(), address=unlimited, account=unlimited)
+recent = RecentChecks(0)
 
 
 async def hello(request: Request) -> Response:
@@ -80,7 +83,7 @@ async def secret(request: Request) -> Response:
     if (
         scheme.lower() != "bearer"
         or not token
-        or authenticate.bearer(db, throttle, address=address, token=token) is None
+        or authenticate.bearer(db, throttle, recent, address=address, token=token).principal is None
     ):
         return PlainTextResponse("Unauthorized", 401, headers={"WWW-Authenticate": "Bearer"})
     return PlainTextResponse(

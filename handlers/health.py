@@ -20,6 +20,6 @@ def get_metrics() -> flask.Response:
 
 
 def get_readyz() -> flask.Response:
-    """Ready: the database answers (503 from web.problems when it does not)."""
-    services.current().db.ping()
+    """Ready: the database answers and has room, Redis (when configured) answers."""
+    services.current().check_ready()
     return respond(representations.health(), headers=NO_STORE)

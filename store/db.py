@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import socket
 import threading
+import time
 import typing as t
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 try:
@@ -29,7 +32,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 SETUP_LOCK = 0x41525449  # any constant; names the advisory lock of schema set-up
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     """WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE for writes.
 
     pysqlite's own transaction handling begins lazily, which loses concurrent read-modify-write
@@ -41,7 +44,7 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -58,7 +61,8 @@ class _WriteTurn:
     on an advisory lock of a file beside the database (POSIX `flock`; where there is none, or
     for an in-memory database, other processes are left to SQLite's busy handler)."""
 
-    def __init__(self, database: str | None) -> None:
+    def __init__(self, database: str | None, timeout: float | None = None) -> None:
+        self._timeout = -1 if timeout is None else timeout  # RLock.acquire's "no timeout"
         self._threads = threading.RLock()
         self._depth = 0
         self._path = None
@@ -68,7 +72,9 @@ class _WriteTurn:
         self._pid = os.getpid()
 
     def __enter__(self) -> None:
-        self._threads.acquire()
+        if not self._threads.acquire(timeout=self._timeout):
+            # What SQLite's busy handler would raise after its timeout: a 503, nothing written.
+            raise OperationalError("waiting for SQLite's write turn", None, TimeoutError())
         self._depth += 1
         if self._depth == 1 and self._path is not None:
             try:
@@ -99,26 +105,151 @@ class _WriteTurn:
                 self._file = None
 
 
+class _Deadlines:
+    """Cuts a PostgreSQL connection that a thread has held for longer than `timeout` seconds.
+
+    A server that stops answering without closing (a stalled proxy or pooler, a half-dead
+    network path that still acknowledges) would otherwise leave the thread waiting forever:
+    libpq has no client-side statement timeout, and `statement_timeout` and TCP timeouts only
+    help while the server, or the network, still answers. A watchdog thread shuts the socket
+    down at the deadline; the blocked call then fails (OperationalError), and the request gets
+    a 503. Each checked-out connection's socket is duplicated, so that shutting it down can
+    never reach a descriptor number the system has since reused."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._watched: dict[int, tuple[float, socket.socket]] = {}
+        self._thread: threading.Thread | None = None
+        self.setup = threading.local()  # `unbounded` set: this thread sets up the schema
+
+    def watch(self, record: object, dbapi_connection: Any) -> None:
+        """Give the connection until now + timeout, until `unwatch`."""
+        fd = dbapi_connection.pgconn.socket
+        watched = socket.socket(fileno=os.dup(fd))
+        with self._lock:
+            previous = self._watched.pop(id(record), None)
+            self._watched[id(record)] = (time.monotonic() + self.timeout, watched)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="db-deadlines", daemon=True)
+                self._thread.start()
+        if previous is not None:
+            previous[1].close()
+
+    def unwatch(self, record: object) -> None:
+        """The connection is back in the pool (or gone)."""
+        with self._lock:
+            found = self._watched.pop(id(record), None)
+        if found is not None:
+            found[1].close()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(min(0.1, self.timeout / 4))
+            now = time.monotonic()
+            with self._lock:
+                late = [key for key, (deadline, _) in self._watched.items() if deadline <= now]
+                cut = [self._watched.pop(key)[1] for key in late]
+            for watched in cut:
+                with contextlib.suppress(OSError):
+                    watched.shutdown(socket.SHUT_RDWR)
+                watched.close()
+
+
+def _bound_postgresql(engine: Engine, deadlines: _Deadlines) -> None:
+    """Every use of a connection is bounded by the deadlines: checked (a round trip, replacing
+    `pool_pre_ping`, whose ping nothing bounds) when taken from the pool, cut if it is held too
+    long (`_Deadlines`); and a connection that fails the check is replaced."""
+    setup = deadlines.setup
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_connection: Any, record: Any) -> None:
+        record.info["fresh"] = True
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if getattr(setup, "unbounded", False):
+            return
+        deadlines.watch(record, dbapi_connection)
+        if record.info.pop("fresh", False):
+            return
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception as error:
+            deadlines.unwatch(record)
+            raise DisconnectionError(type(error).__name__) from None
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        deadlines.unwatch(record)
+
+
+SQLITE_FULL = 13  # SQLite's result code for "database or disk is full"
+POSTGRESQL_DISK_FULL = "53100"  # SQLSTATE disk_full
+FULL_REMEMBERED_SECONDS = 30.0
+
+
+def is_storage_full(error: BaseException) -> bool:
+    """Whether a database error says it has no room left (a full disk, SQLite's page limit)."""
+    original = getattr(error, "orig", error)
+    return (
+        getattr(original, "sqlite_errorcode", None) == SQLITE_FULL
+        or getattr(original, "sqlstate", None) == POSTGRESQL_DISK_FULL
+    )
+
+
 class Database:
     """One database, SQLite or PostgreSQL, chosen by its URL."""
 
-    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5, timeout: float | None = None) -> None:
         """`pool_size`: connections kept open, at least the threads that use them at once; each
         thread beyond them opens a connection of its own and closes it again (on PostgreSQL a
         new server process each time: 12 s of load on 10 threads opened 451 with 5 kept, 10
-        with 10, measured)."""
+        with 10, measured).
+
+        `timeout`: seconds a request may wait for the database, in all: to connect, for a
+        connection from the pool, for a statement (PostgreSQL's `statement_timeout`), while
+        holding a connection (`_Deadlines`), for SQLite's write lock. None: no bound (tools)."""
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.timeout = timeout
+        self._full_at: float | None = None
+        options: dict[str, Any] = {}
+        connect_args: dict[str, Any] = {}
+        if timeout is not None:
+            options["pool_timeout"] = timeout
+            if self.is_sqlite:
+                connect_args["timeout"] = timeout
+            else:
+                milliseconds = max(1, int(timeout * 1000))
+                connect_args.update(
+                    connect_timeout=max(2, math.ceil(timeout)),  # libpq's least: 2 s
+                    options=f"-c statement_timeout={milliseconds}",
+                    # A peer gone silent (packets dropped): unacknowledged data fails the
+                    # connection after this long, and idle ones are probed.
+                    tcp_user_timeout=milliseconds,
+                    keepalives=1,
+                    keepalives_idle=max(1, int(timeout)),
+                    keepalives_interval=1,
+                    keepalives_count=3,
+                )
         self.engine = create_engine(
             self.url,
             pool_size=pool_size,
-            pool_pre_ping=not self.is_sqlite,
+            pool_pre_ping=not self.is_sqlite and timeout is None,
             # A statement's parameters (a message's content, a password hash) stay out of every
             # error's text, and so out of the log.
             hide_parameters=True,
+            connect_args=connect_args,
+            **options,
         )
+        self._deadlines: _Deadlines | None = None
+        if not self.is_sqlite and timeout is not None:
+            self._deadlines = _Deadlines(timeout)
+            _bound_postgresql(self.engine, self._deadlines)
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, busy_ms=int((timeout or 10) * 1000))
         writer = self._writer_engine = self.engine.execution_options(sqlite_immediate=True)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(writer, expire_on_commit=False)
@@ -126,7 +257,7 @@ class Database:
         # as the one before commits; left to SQLite's busy handler, they would poll its lock with
         # sleeps of up to 100 ms (measured: a third fewer POSTs per second, p99 ten times worse).
         self._write_turn: contextlib.AbstractContextManager[t.Any] = (
-            _WriteTurn(self.url.database) if self.is_sqlite else contextlib.nullcontext()
+            _WriteTurn(self.url.database, timeout) if self.is_sqlite else contextlib.nullcontext()
         )
 
     @contextmanager
@@ -139,7 +270,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose work commits as one transaction, or not at all."""
-        with self._write_turn, self._writer() as session, session.begin():
+        with self._noting_room(), self._write_turn, self._writer() as session, session.begin():
             yield session
 
     @contextmanager
@@ -147,8 +278,34 @@ class Database:
         """A connection for Core statements that commit as one transaction, or not at all: a
         write's turn and transaction without a Session's unit of work (for one INSERT, about a
         twentieth of a small POST's time, measured)."""
-        with self._write_turn, self._writer_engine.begin() as connection:
+        with self._noting_room(), self._write_turn, self._writer_engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def _noting_room(self) -> Iterator[None]:
+        """Remember when a write failed for lack of room, and forget it when one succeeds."""
+        try:
+            yield
+        except DBAPIError as error:
+            if is_storage_full(error):
+                self._full_at = time.monotonic()
+            raise
+        self._full_at = None
+
+    @property
+    def recently_full(self) -> bool:
+        """Whether a write failed for lack of room in the last FULL_REMEMBERED_SECONDS with no
+        write succeeding since, or (SQLite) its file system has less than a megabyte free."""
+        full_at = self._full_at
+        if full_at is not None and time.monotonic() - full_at < FULL_REMEMBERED_SECONDS:
+            return True
+        if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
+            try:
+                found = os.statvfs(Path(self.url.database).resolve().parent)
+            except OSError:
+                return False
+            return found.f_bavail * found.f_frsize < 1024 * 1024
+        return False
 
     def ping(self) -> None:
         """Round-trip to the database; raises (OperationalError) when it cannot be reached."""
@@ -183,13 +340,15 @@ class Database:
             return
         from alembic import command  # lazily: see HEAD_REVISION
 
-        with self.engine.connect() as connection:
+        with self._unbounded(), self.engine.connect() as connection:
             if self.is_sqlite:
                 # SQLite migrations rebuild tables; with foreign keys on, dropping a parent table
                 # deletes its children first. The pragma only works outside a transaction.
                 connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
             try:
                 with connection.execution_options(sqlite_immediate=True).begin():
+                    if not self.is_sqlite:  # it may wait for another process's migration
+                        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
                     self.hold_setup_lock(connection)
                     config = alembic_config()
                     config.attributes["connection"] = connection
@@ -197,6 +356,19 @@ class Database:
             finally:
                 if self.is_sqlite:
                     connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
+
+    @contextmanager
+    def _unbounded(self) -> Iterator[None]:
+        """Schema set-up, which may wait for another process's: no deadline on its connection."""
+        setup = getattr(self._deadlines, "setup", None)
+        if setup is None:
+            yield
+            return
+        setup.unbounded = True
+        try:
+            yield
+        finally:
+            setup.unbounded = False
 
     def dispose(self) -> None:
         """Close every pooled connection."""

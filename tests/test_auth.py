@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from app import create_app
+from auth.passwords import Passwords
 from settings import Settings, SettingsError
+from store import users
 from store.db import Database
 from store.models import Article, Token, User
-from tests.conftest import REDIS_URL, basic
+from tests.conftest import REDIS_URL, basic, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,16 +149,36 @@ def test_a_token_without_the_scope_gets_403_insufficient_scope(
 # --- limits on guessing ------------------------------------------------------------------------
 
 
-def limited(settings: Settings, rate: str = "5/minute", redis_url: str | None = None) -> TestClient:
+def limited(
+    settings: Settings, rate: str = "5/minute", redis_url: str | None = None, **changes: object
+) -> TestClient:
     return create_app(
-        dataclasses.replace(settings, auth_failure_limit=rate, redis_url=redis_url)
+        dataclasses.replace(settings, auth_failure_limit=rate, redis_url=redis_url, **changes)
     ).test_client()
+
+
+def from_address(address: str) -> dict[str, str]:
+    """A request header that makes the request come from `address` (see `addressed`)."""
+    return {"X-Test-Address": address}
+
+
+def addressed(app: object) -> TestClient:
+    """A test client whose requests come from the address in their X-Test-Address header."""
+
+    async def wrapped(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        for name, value in scope.get("headers", []):
+            if name == b"x-test-address":
+                scope["client"] = (value.decode(), 40000)
+        await app(scope, receive, send)  # type: ignore[operator]
+
+    return TestClient(wrapped)  # type: ignore[arg-type]
 
 
 def test_five_failures_lock_out_even_the_right_password(settings: Settings) -> None:
     with limited(settings) as client:
-        for _ in range(5):
-            assert client.get("/secrets", headers=basic("admin", "wrong")).status_code == 401
+        for number in range(5):
+            wrong = basic("admin", f"wrong-{number}")
+            assert client.get("/secrets", headers=wrong).status_code == 401
         locked = client.get("/secrets", headers=basic("admin", "secret"))
         assert locked.status_code == 429
         assert locked.headers["content-type"] == "application/problem+json"
@@ -163,8 +188,8 @@ def test_five_failures_lock_out_even_the_right_password(settings: Settings) -> N
 
 def test_the_lock_lifts_when_the_window_passes(settings: Settings) -> None:
     with limited(settings, "2/2 seconds") as client:
-        for _ in range(2):
-            client.get("/secrets", headers=basic("admin", "wrong"))
+        for number in range(2):
+            client.get("/secrets", headers=basic("admin", f"wrong-{number}"))
         assert client.get("/secrets", headers=basic("admin", "secret")).status_code == 429
         time.sleep(2.2)
         assert client.get("/secrets", headers=basic("admin", "secret")).status_code == 200
@@ -172,15 +197,220 @@ def test_the_lock_lifts_when_the_window_passes(settings: Settings) -> None:
 
 def test_bad_tokens_count_too(settings: Settings) -> None:
     with limited(settings, "3/minute") as client:
-        for _ in range(3):
-            assert client.get("/secrets", headers=bearer("guess")).status_code == 401
-        assert client.get("/secrets", headers=bearer("guess")).status_code == 429
+        for number in range(3):
+            assert client.get("/secrets", headers=bearer(f"guess-{number}")).status_code == 401
+        assert client.get("/secrets", headers=bearer("guess-3")).status_code == 429
+        refused = client.get("/secrets", headers=basic("admin", "secret"))
+        assert refused.status_code == 429
+
+
+def test_a_valid_token_is_never_refused_for_failed_logins(settings: Settings) -> None:
+    """Tokens are 256 random bits: no guess finds one, so a valid one is never a guess."""
+    with limited(settings, "3/minute") as client:
+        token = issue(client, basic("admin", "secret"))["access_token"]
+        for number in range(3):
+            client.get("/secrets", headers=basic("admin", f"wrong-{number}"))
+        assert client.get("/secrets", headers=basic("admin", "secret")).status_code == 429
+        assert client.get("/secrets", headers=bearer(token)).status_code == 200
 
 
 def test_successes_do_not_count(settings: Settings) -> None:
     with limited(settings, "2/minute") as client:
         for _ in range(5):
             assert client.get("/secrets", headers=basic("admin", "secret")).status_code == 200
+
+
+def test_the_same_wrong_credentials_again_are_no_new_guess(settings: Settings) -> None:
+    """A client retrying (or a contract tester probing with one invalid value) sends the same
+    wrong credentials again and again: they learn nothing new, so only the first one counts."""
+    with limited(settings, "3/minute") as client:
+        for _ in range(10):
+            assert client.get("/secrets", headers=basic("admin", "wrong")).status_code == 401
+            assert client.get("/secrets", headers=bearer("SOME-INVALID-VALUE")).status_code == 401
+        assert client.get("/secrets", headers=basic("admin", "secret")).status_code == 200
+        assert client.get("/secrets", headers=basic("admin", "wrong-2")).status_code == 401
+        assert client.get("/secrets", headers=basic("admin", "secret")).status_code == 429
+        # Still no new guess, even now: the answer it already had.
+        assert client.get("/secrets", headers=basic("admin", "wrong")).status_code == 401
+
+
+def test_failed_logins_carry_ratelimit_headers(settings: Settings) -> None:
+    with limited(settings, "3/minute") as client:
+        first = client.get("/secrets", headers=basic("admin", "wrong-1"))
+        assert first.status_code == 401
+        assert first.headers["ratelimit-policy"] == ('"address";q=3;w=60, "account";q=20;w=60')
+        assert first.headers["ratelimit"] == '"address";r=2;t=60, "account";r=19;t=60'
+        ok = client.get("/secrets", headers=basic("admin", "secret"))
+        assert ok.status_code == 200
+        assert re.fullmatch(
+            r'"address";r=2;t=(59|60), "account";r=19;t=(59|60)', ok.headers["ratelimit"]
+        )
+        # Trusted now: the account's limit no longer applies to this client.
+        again = client.get("/secrets", headers=basic("admin", "secret"))
+        assert again.headers["ratelimit-policy"] == '"address";q=3;w=60'
+        assert re.fullmatch(r'"address";r=2;t=(59|60)', again.headers["ratelimit"])
+        client.get("/secrets", headers=basic("admin", "wrong-2"))
+        client.get("/secrets", headers=basic("admin", "wrong-3"))
+        locked = client.get("/secrets", headers=basic("admin", "wrong-4"))
+        assert locked.status_code == 429
+        assert locked.headers["ratelimit-policy"] == '"address";q=3;w=60'
+        assert locked.headers["ratelimit"] == f'"address";r=0;t={locked.headers["retry-after"]}'
+        token = client.get("/secrets", headers=bearer("nothing"))
+        assert token.status_code == 429
+        assert "ratelimit" not in client.get("/hello").headers
+
+
+def test_one_address_cannot_lock_the_owner_out_elsewhere(settings: Settings) -> None:
+    app = create_app(dataclasses.replace(settings, auth_failure_limit="5/minute"))
+    with addressed(app) as client:
+        attacker = from_address("203.0.113.66")
+        for number in range(20):
+            guess = client.get(
+                "/secrets", headers={**basic("admin", f"guess-{number}"), **attacker}
+            )
+            assert guess.status_code == (401 if number < 5 else 429)
+        assert client.get("/secrets", headers={**admin_basic(), **attacker}).status_code == 429
+        owner = from_address("198.51.100.7")  # never seen before
+        assert client.get("/secrets", headers={**admin_basic(), **owner}).status_code == 200
+
+
+def test_guesses_spread_over_many_addresses_are_slowed(settings: Settings) -> None:
+    app = create_app(dataclasses.replace(settings, auth_account_failure_limit="8/minute"))
+    with addressed(app) as client:
+        usual = from_address("198.51.100.7")
+        assert client.get("/secrets", headers={**admin_basic(), **usual}).status_code == 200
+        statuses = []
+        for number in range(12):  # three guesses from each of four addresses
+            botnet = from_address(f"203.0.113.{number % 4}")
+            guess = basic("admin", f"guess-{number}")
+            statuses.append(client.get("/secrets", headers={**guess, **botnet}).status_code)
+        assert statuses == [401] * 8 + [429] * 4
+        new_place = from_address("192.0.2.1")
+        assert client.get("/secrets", headers={**admin_basic(), **new_place}).status_code == 429
+        # Where the owner logged in before, the account's lock does not apply.
+        assert client.get("/secrets", headers={**admin_basic(), **usual}).status_code == 200
+
+
+def admin_basic() -> dict[str, str]:
+    return basic("admin", "secret")
+
+
+def burst(base_url: str, requests: list[dict[str, str]]) -> list[int]:
+    """Send every request at once, each on a connection of its own; their statuses in order."""
+    barrier = threading.Barrier(len(requests))
+    statuses = [0] * len(requests)
+
+    def send(index: int) -> None:
+        with httpx.Client(base_url=base_url, timeout=60) as session:
+            barrier.wait()
+            statuses[index] = session.get("/secrets", headers=requests[index]).status_code
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    return statuses
+
+
+def test_a_parallel_burst_gets_no_more_checks_than_the_limit(settings: Settings) -> None:
+    """100 wrong passwords at once, the right one among them: at most 5 are checked at all (each
+    check reserves its failure before hashing), every other one is refused unhashed."""
+    slow = dataclasses.replace(
+        settings, auth_failure_limit="5/minute", password_hash_time_cost=2,
+        password_hash_memory_kib=16384,
+    )  # fmt: skip
+    guesses = [basic("admin", f"guess-{number}") for number in range(100)]
+    guesses.insert(50, admin_basic())
+    with serving(slow) as base_url:
+        statuses = burst(base_url, guesses)
+        assert statuses.count(401) + statuses.count(200) <= 5, sorted(statuses)
+        assert statuses.count(429) == len(guesses) - statuses.count(401) - statuses.count(200)
+        if statuses.count(401) == 5:
+            assert statuses[50] == 429
+        after = httpx.get(f"{base_url}/secrets", headers=admin_basic(), timeout=10)
+        assert after.status_code == 429
+
+
+def test_password_checks_run_a_bounded_number_at_a_time(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each Argon2id check holds its memory (64 MiB by default): a burst across many accounts
+    and addresses, which the limits let through, still runs only so many at once."""
+    from argon2 import PasswordHasher
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+    original = PasswordHasher.verify
+
+    def counted(self: PasswordHasher, *args: object) -> bool:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.05)
+            return original(self, *args)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(PasswordHasher, "verify", counted)
+    spread = dataclasses.replace(
+        settings, password_hash_concurrency=2, auth_failure_limit="1000/minute",
+        auth_account_failure_limit="1000/minute",
+    )  # fmt: skip
+    with serving(spread) as base_url:
+        statuses = burst(base_url, [basic(f"user-{n}", "guess") for n in range(40)])
+    assert statuses == [401] * 40
+    assert most[0] == 2
+
+
+def test_a_verified_password_is_not_hashed_again_until_it_changes(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from argon2 import PasswordHasher
+
+    verified = []
+    original = PasswordHasher.verify
+
+    def counted(self: PasswordHasher, *args: object) -> bool:
+        verified.append(1)
+        return original(self, *args)  # type: ignore[arg-type]
+
+    with create_app(settings).test_client() as client:
+        alice = new_user(client, admin_basic(), "alice")
+        monkeypatch.setattr(PasswordHasher, "verify", counted)
+        for _ in range(5):
+            assert client.get("/secrets", headers=alice).status_code == 200
+        assert len(verified) == 1
+        passwords = Passwords(time_cost=1, memory_kib=1024)
+        db = Database(settings.database_url)
+        users.set_password_hash(db, "alice", passwords.hash("a-new-password"))
+        db.dispose()
+        assert client.get("/secrets", headers=alice).status_code == 401
+        assert client.get("/secrets", headers=basic("alice", "a-new-password")).status_code == 200
+        alice_id = client.get("/users").json()["items"][-1]["id"]
+        deleted = client.delete(f"/users/{alice_id}", headers=admin_basic())
+        assert deleted.status_code == 204
+        assert client.get("/secrets", headers=basic("alice", "a-new-password")).status_code == 401
+
+
+def test_the_first_unknown_user_costs_no_extra_hash(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first unknown user of a fresh process is checked against a made-up hash, not one
+    hashed on the spot: as fast as every later one (a timing tell otherwise)."""
+    from argon2 import PasswordHasher
+
+    with create_app(settings).test_client() as client:
+        client.app_state = None  # type: ignore[attr-defined]
+        hashed: list[str] = []
+        original = PasswordHasher.hash
+        monkeypatch.setattr(
+            PasswordHasher, "hash", lambda self, p, **k: hashed.append(p) or original(self, p)
+        )
+        assert client.get("/secrets", headers=basic("nobody", "guess")).status_code == 401
+    assert hashed == []
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="set TEST_REDIS_URL to test limits shared through Redis")
@@ -193,20 +423,64 @@ def test_limits_are_shared_through_redis(settings: Settings) -> None:
         limited(settings, "3/minute", REDIS_URL) as first,
         limited(settings, "3/minute", REDIS_URL) as second,
     ):
-        for _ in range(3):
-            assert first.get("/secrets", headers=basic("admin", "wrong")).status_code == 401
-        assert second.get("/secrets", headers=basic("admin", "secret")).status_code == 429
+        for number in range(3):
+            wrong = basic("admin", f"wrong-{number}")
+            assert first.get("/secrets", headers=wrong).status_code == 401
+        assert second.get("/secrets", headers=admin_basic()).status_code == 429
     redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="set TEST_REDIS_URL to test limits shared through Redis")
+def test_a_parallel_burst_through_redis_gets_no_more_checks_than_the_limit(
+    settings: Settings,
+) -> None:
+    import redis
+
+    assert REDIS_URL is not None
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    slow = dataclasses.replace(
+        settings, auth_failure_limit="5/minute", redis_url=REDIS_URL, password_hash_time_cost=2,
+        password_hash_memory_kib=16384,
+    )  # fmt: skip
+    guesses = [basic("admin", f"guess-{number}") for number in range(100)]
+    with serving(slow) as base_url:
+        statuses = burst(base_url, guesses)
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    assert statuses.count(401) == 5
+    assert statuses.count(429) == 95
 
 
 # --- the production profile ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("password", [None, "", "secret", "short-pass"])
-def test_production_refuses_a_weak_admin_password(password: str | None) -> None:
+@pytest.mark.parametrize(
+    ("password", "needed"),
+    [
+        (None, "at least 12 characters"),
+        ("", "at least 12 characters"),
+        ("secret", "at least 12 characters"),
+        ("short-pass", "at least 12 characters"),
+        (" " * 12, "no whitespace at either end"),
+        (" correct horse battery", "no whitespace at either end"),
+        ("secretsecret", "at least 8 different characters"),
+        ("abcdefghabcdefgh", "not one string repeated"),
+        ("my-secret-passphrase", "not containing the development default"),
+    ],
+)
+def test_production_refuses_a_weak_admin_password(password: str | None, needed: str) -> None:
     env = {"APP_ENV": "production"} | ({} if password is None else {"ADMIN_PASSWORD": password})
-    with pytest.raises(SettingsError, match="APP_ENV=production needs ADMIN_PASSWORD"):
+    with pytest.raises(SettingsError) as refused:
         Settings.from_env(env)
+    assert str(refused.value) == (
+        f"APP_ENV=production needs ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) of {needed}"
+    )
+
+
+def test_production_refuses_debug_mode() -> None:
+    env = {"APP_ENV": "production", "ADMIN_PASSWORD": "a-long-passphrase", "DEBUG": "1"}
+    with pytest.raises(SettingsError, match="APP_ENV=production refuses DEBUG"):
+        Settings.from_env(env)
+    assert Settings.from_env({**env, "APP_ENV": "development"}).debug
 
 
 def test_production_takes_a_strong_password_or_a_file(tmp_path: Path) -> None:
@@ -236,7 +510,7 @@ def test_production_start_fails_in_one_clear_line(tmp_path: Path) -> None:
     assert run.returncode != 0
     assert run.stderr.strip().splitlines() == [
         "articles-api: APP_ENV=production needs ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) "
-        "of at least 12 characters, not the development default"
+        "of at least 12 characters"
     ]
 
 

@@ -6,16 +6,19 @@ import contextlib
 import dataclasses
 import socket
 import threading
+import time
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Pool, event
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
 from app import create_app
 from settings import Settings
-from tests.conftest import POSTGRES_URL, reset_postgres
+from tests.conftest import POSTGRES_URL, REDIS_URL, reset_postgres, serving
 
 
 def test_a_write_that_fails_halfway_leaves_nothing(client: TestClient) -> None:
@@ -39,14 +42,17 @@ def test_a_write_that_fails_halfway_leaves_nothing(client: TestClient) -> None:
 
 
 class Proxy:
-    """A TCP forwarder in front of PostgreSQL that a test can cut and restore."""
+    """A TCP forwarder in front of a server (PostgreSQL, Redis) that a test can cut (connections
+    dropped, new ones refused), stall (connections accepted and kept, nothing forwarded either
+    way: a server that stops answering without closing) and restore. With no target, it stalls
+    from the start: a server that accepts and never answers."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int] | None) -> None:
         self.target = target
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.sockets: list[socket.socket] = []
-        self.up = True
+        self.mode = "up" if target is not None else "stall"
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -55,37 +61,53 @@ class Proxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            if not self.up:
+            if self.mode == "cut":
                 client.close()
                 continue
+            self.sockets.append(client)
+            if self.mode == "stall":
+                threading.Thread(target=self._pipe, args=(client, None), daemon=True).start()
+                continue
+            assert self.target is not None
             upstream = socket.create_connection(self.target)
-            self.sockets += [client, upstream]
+            self.sockets.append(upstream)
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket | None) -> None:
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if sink is not None and self.mode == "up":
+                    sink.sendall(data)
         except OSError:
             pass
         finally:
             for end in (source, sink):
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
+                if end is not None:
+                    with contextlib.suppress(OSError):
+                        end.shutdown(socket.SHUT_RDWR)
 
-    def cut(self) -> None:
-        """Drop every connection and refuse new ones, as a database that went down would."""
-        self.up = False
+    def _drop_all(self) -> None:
         for sock in self.sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
         self.sockets.clear()
 
+    def cut(self) -> None:
+        """Drop every connection and refuse new ones, as a database that went down would."""
+        self.mode = "cut"
+        self._drop_all()
+
+    def stall(self) -> None:
+        """Keep every connection open and forward nothing, new connections included."""
+        self.mode = "stall"
+
     def restore(self) -> None:
-        self.up = True
+        """Forward again; connections that stalled lost data, so they are dropped."""
+        if self.mode == "stall":
+            self._drop_all()
+        self.mode = "up"
 
     def close(self) -> None:
         self.cut()
@@ -150,6 +172,188 @@ def test_readiness_follows_the_database(proxied: tuple[Proxy, Settings]) -> None
         assert client.get("/healthz").status_code == 200
         proxy.restore()
         assert client.get("/readyz").status_code == 200
+
+
+ADMIN = {"Authorization": "Basic YWRtaW46c2VjcmV0"}
+TEXT = {"Content-Type": "text/plain"}
+
+
+def answered_within(base_url: str, method: str, path: str, **kwargs: object) -> httpx.Response:
+    """The response, which must come before httpx gives up (many times the timeouts set)."""
+    return httpx.request(method, base_url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+
+def assert_unavailable(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) >= 1
+
+
+def test_a_database_that_stops_answering_gives_503_in_bounded_time(
+    proxied: tuple[Proxy, Settings],
+) -> None:
+    """Connections stay open and nothing comes back: every request still gets its answer (503)
+    within the database timeout, and the service heals when the database answers again."""
+    proxy, settings = proxied
+    bounded = dataclasses.replace(settings, database_timeout=1.0)
+    with serving(bounded) as base:
+        stored = answered_within(base, "POST", "/messages", content=b"before", headers=TEXT)
+        assert stored.status_code == 201
+        proxy.stall()
+        for method, path, extra in [
+            ("GET", "/articles", {}),
+            ("GET", "/messages/1", {}),
+            ("POST", "/messages", {"content": b"during", "headers": TEXT}),
+            ("GET", "/secrets", {"headers": ADMIN}),
+        ]:
+            started = time.monotonic()
+            assert_unavailable(answered_within(base, method, path, **extra))
+            waited = time.monotonic() - started
+            print(f"{method} {path}: 503 after {waited:.1f} s")
+        ready = answered_within(base, "GET", "/readyz")
+        assert_unavailable(ready)
+        assert ready.json()["checks"] == {"database": "unreachable"}
+        assert answered_within(base, "GET", "/healthz").status_code == 200
+        proxy.restore()
+        assert answered_within(base, "GET", "/messages/1").content == b"before"
+        assert answered_within(base, "GET", "/readyz").status_code == 200
+        items = answered_within(base, "GET", "/messages").json()["items"]
+        assert [m["id"] for m in items] == [1]
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A local port nothing listens on: connections to it are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_redis_refusing_connections_gives_503_not_500(settings: Settings, closed_port: int) -> None:
+    redis_down = dataclasses.replace(settings, redis_url=f"redis://127.0.0.1:{closed_port}/0")
+    with create_app(redis_down).test_client() as client:
+        refused = client.get("/secrets", headers=ADMIN)
+        assert refused.status_code == 503
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.headers["retry-after"] == "5"
+        assert refused.json()["detail"] == (
+            "Redis cannot be reached; nothing was changed. Try again shortly."
+        )
+        unknown = client.get("/secrets", headers={"Authorization": "Bearer nothing"})
+        assert unknown.status_code == 503
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"] == {"database": "ok", "redis": "unreachable"}
+        assert client.get("/hello").status_code == 200
+        assert client.get("/articles").status_code == 200
+
+
+def test_a_valid_token_needs_no_redis(settings: Settings, closed_port: int) -> None:
+    with create_app(settings).test_client() as client:
+        token = client.post("/tokens", headers=ADMIN).json()["access_token"]
+    redis_down = dataclasses.replace(settings, redis_url=f"redis://127.0.0.1:{closed_port}/0")
+    with create_app(redis_down).test_client() as client:
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert client.get("/secrets", headers=bearer).status_code == 200
+
+
+def test_redis_that_stops_answering_gives_503_in_bounded_time(settings: Settings) -> None:
+    silent = Proxy(None)  # accepts, never answers
+    try:
+        stalled = dataclasses.replace(
+            settings, redis_url=f"redis://127.0.0.1:{silent.port}/0", redis_timeout=0.5
+        )
+        with serving(stalled) as base:
+            assert_unavailable(answered_within(base, "GET", "/secrets", headers=ADMIN))
+            ready = answered_within(base, "GET", "/readyz")
+            assert_unavailable(ready)
+            assert ready.json()["checks"] == {"database": "ok", "redis": "unreachable"}
+            assert answered_within(base, "GET", "/hello").status_code == 200
+    finally:
+        silent.close()
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="set TEST_REDIS_URL to cut a real Redis off")
+def test_redis_that_goes_away_and_comes_back_heals(settings: Settings) -> None:
+    assert REDIS_URL is not None
+    url = make_url(REDIS_URL)
+    proxy = Proxy((url.host or "127.0.0.1", url.port or 6379))
+    try:
+        through = f"redis://127.0.0.1:{proxy.port}/{url.database or 0}"
+        with serving(dataclasses.replace(settings, redis_url=through, redis_timeout=0.5)) as base:
+            assert answered_within(base, "GET", "/secrets", headers=ADMIN).status_code == 200
+            for cut in (proxy.cut, proxy.stall):
+                cut()
+                assert_unavailable(answered_within(base, "GET", "/secrets", headers=ADMIN))
+                proxy.restore()
+                healed = answered_within(base, "GET", "/secrets", headers=ADMIN)
+                assert healed.status_code == 200
+                assert answered_within(base, "GET", "/readyz").status_code == 200
+    finally:
+        proxy.close()
+
+
+class Room:
+    """Makes the test's database refuse writes for lack of room, then have room again: SQLite
+    at its page limit (PRAGMA max_page_count, held at the database's size when set lower, on
+    each connection as it is taken from the pool), PostgreSQL answering every INSERT with
+    disk_full (SQLSTATE 53100) as its driver raises it."""
+
+    def __init__(self, sqlite: bool) -> None:
+        self.sqlite = sqlite
+        self.full = False
+        if sqlite:
+            event.listen(Pool, "checkout", self._page_limit)
+        else:
+            event.listen(Engine, "before_cursor_execute", self._no_room)
+
+    def _page_limit(self, dbapi_connection: Any, *_: object) -> None:
+        pages = 1 if self.full else 1073741823
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    def _no_room(self, _conn: object, _cursor: object, statement: str, *_: object) -> None:
+        import psycopg
+
+        if self.full and statement.startswith("INSERT"):
+            raise psycopg.errors.DiskFull("could not extend file: No space left on device")
+
+    def close(self) -> None:
+        if self.sqlite:
+            event.remove(Pool, "checkout", self._page_limit)
+        else:
+            event.remove(Engine, "before_cursor_execute", self._no_room)
+
+
+@pytest.fixture
+def room(settings: Settings) -> Iterator[Room]:
+    made = Room(settings.database_url.startswith("sqlite"))
+    yield made
+    made.close()
+
+
+def test_a_full_database_is_told_apart_from_an_unreachable_one(
+    client: TestClient, room: Room
+) -> None:
+    kept = client.post("/messages", content=b"kept", headers=TEXT)
+    assert kept.status_code == 201
+    big = b"x" * 200_000  # more than the pages a database has free
+    room.full = True
+    full = client.post("/messages", content=big, headers=TEXT)
+    assert full.status_code == 507, full.text
+    assert full.headers["content-type"] == "application/problem+json"
+    assert full.headers["retry-after"] == "30"
+    assert full.json()["detail"] == (
+        "The database has no room left; nothing was stored. Try again later."
+    )
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {"database": "full"}
+    assert client.get("/messages/1").content == b"kept"
+    room.full = False
+    stored = client.post("/messages", content=big, headers=TEXT)
+    assert stored.status_code == 201
+    assert client.get("/readyz").status_code == 200
+    assert [m["size"] for m in client.get("/messages").json()["items"]] == [4, 200_000]
 
 
 def test_metrics_count_requests_by_operation(client: TestClient) -> None:

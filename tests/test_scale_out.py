@@ -279,8 +279,9 @@ def test_failed_logins_are_counted_across_instances(pair: Pair) -> None:
     right password then gets 429 with Retry-After on A, which alone saw only 2 failures, and on
     B, which saw 1.
 
-    The limits key on the client address (127.0.0.1 for both instances) and on the username (one
-    created for this test); both keys reach the limit only when the counts are shared in Redis.
+    The limit keys on the client address (127.0.0.1 for both instances), and reaches it only when
+    the counts are shared in Redis. Each guess is a new one: the same wrong password again counts
+    once (auth.authenticate.basic).
     """
     username = f"scale-out-{secrets.token_hex(4)}"
     created = pair.a.client.post(
@@ -288,18 +289,18 @@ def test_failed_logins_are_counted_across_instances(pair: Pair) -> None:
     )
     assert created.status_code == 201, created.text
     right = basic(username, "password-1")
-    wrong = basic(username, "wrong-password")
+    guesses = iter(basic(username, f"wrong-password-{number}") for number in range(10))
     failures = {pair.a.name: 2, pair.b.name: 1}
     # Neither instance alone sees enough failures to refuse anyone; together they reach the limit.
     assert all(count < FAILURE_LIMIT for count in failures.values())
     assert sum(failures.values()) == FAILURE_LIMIT
 
     for _ in range(failures[pair.a.name]):
-        assert pair.a.client.get("/secrets", headers=wrong).status_code == 401
+        assert pair.a.client.get("/secrets", headers=next(guesses)).status_code == 401
     # Under the limit so far: the right password still works (and a success counts for nothing).
     assert pair.b.client.get("/secrets", headers=right).status_code == 200
     for _ in range(failures[pair.b.name]):
-        assert pair.b.client.get("/secrets", headers=wrong).status_code == 401
+        assert pair.b.client.get("/secrets", headers=next(guesses)).status_code == 401
 
     for instance in (pair.a, pair.b):
         locked = instance.client.get("/secrets", headers=right)

@@ -364,9 +364,9 @@ def test_the_app_keeps_a_connection_for_each_request_thread(
 ) -> None:
     sizes = []
 
-    def database(url: str, *, pool_size: int = 5) -> Database:
+    def database(url: str, *, pool_size: int = 5, timeout: float | None = None) -> Database:
         sizes.append(pool_size)
-        return Database(url, pool_size=pool_size)
+        return Database(url, pool_size=pool_size, timeout=timeout)
 
     monkeypatch.setattr(app_module, "Database", database)
     app = app_module.create_app(dataclasses.replace(settings, threads=3))

@@ -16,12 +16,14 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from werkzeug.datastructures import Headers
 
-from errors import DomainError
+from errors import DependencyUnavailable, DomainError, InsufficientStorage
+from store.db import is_storage_full
 from web.routes import Routes
 
 PROBLEM_JSON = "application/problem+json"
 CHALLENGES = ('Basic realm="Example", charset="UTF-8"', 'Bearer realm="Example"')
 RETRY_AFTER_SECONDS = 5
+FULL_RETRY_AFTER_SECONDS = 30
 DATABASE_DOWN = "The database cannot be reached; nothing was changed. Try again shortly."
 UNSTORABLE = "The request holds a value the database cannot store; nothing was changed."
 GENERIC_500 = (
@@ -47,6 +49,8 @@ def _database_unavailable(exc: Exception) -> bool:
 
 def _parts(exc: Exception) -> tuple[int, str, str | None, dict[str, str]]:
     """Status, title, detail and headers of any exception."""
+    if isinstance(exc, DBAPIError) and is_storage_full(exc):
+        exc = InsufficientStorage(retry_after=FULL_RETRY_AFTER_SECONDS)
     if _database_unavailable(exc):
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return 503, _phrase(503), DATABASE_DOWN, headers
@@ -83,8 +87,16 @@ def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
         if not isinstance(exc, DomainError):
             detail = _framework_detail(status, request, routes) or detail
         body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+        if isinstance(exc, DomainError):
+            body.update(exc.extensions)
         headers = Headers(extra_headers)
-        if status == 503:
+        if status == 507:
+            logger.error("the database is full: %s", type(exc).__name__)
+        elif isinstance(exc, DependencyUnavailable):
+            logger.error("%s unavailable: %s", exc.dependency, exc.cause)
+        elif status == 503 and isinstance(exc, DomainError):
+            logger.warning("503 %s", exc.detail)
+        elif status == 503:
             logger.error("database unavailable: %s", type(exc).__name__)
         elif isinstance(exc, DataError):
             # Not its text: even without parameters it may quote the value.

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web.logging import REQUEST_ID, AccessLines
-from web.services import SCOPE_KEY, Services
+from web.services import RESPONSE_HEADERS_KEY, SCOPE_KEY, Services
 
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -46,6 +46,8 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         scope[SCOPE_KEY] = self.services
+        extra: dict[str, str] = {}
+        scope[RESPONSE_HEADERS_KEY] = extra  # shared by the scope's copies further in
         # connexion's router records the operationId here; the dict must exist to be shared.
         extensions = scope.setdefault("extensions", {})
         request_id = _request_id(scope)
@@ -59,6 +61,11 @@ class RequestContext:
                 headers = list(message.get("headers", []))
                 names = {name.lower() for name, _ in headers}
                 headers += [header for header in self.always if header[0] not in names]
+                headers += [
+                    (name.lower().encode("latin-1"), value.encode("latin-1"))
+                    for name, value in extra.items()
+                    if name.lower().encode("latin-1") not in names
+                ]
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
                 message = {**message, "headers": headers}
             await send(message)

@@ -8,8 +8,8 @@ from connexion.lifecycle import ConnexionRequest
 from starlette.concurrency import run_in_threadpool
 
 from auth import authenticate
-from auth.principal import Principal
-from web.services import Services, of_scope
+from auth.authenticate import Checked
+from web.services import Services, of_scope, response_headers
 
 
 def _utf8(latin1: str) -> str:
@@ -26,30 +26,45 @@ def _address(request: ConnexionRequest) -> str:
     return str(client[0]) if client else "unknown"
 
 
-def _basic(services: Services, **credentials: str) -> Principal | None:
+def _basic(services: Services, **credentials: str) -> Checked:
     # A changed ADMIN_PASSWORD is stored before any password is checked (see auth.admin).
     services.admin_password.ensure()
-    return authenticate.basic(services.db, services.passwords, services.throttle, **credentials)
+    return authenticate.basic(
+        services.db, services.passwords, services.throttle, services.recent, **credentials
+    )
+
+
+def _answer(request: ConnexionRequest, checked: Checked) -> dict[str, Any] | None:
+    """connexion's token_info for the principal (None: 401), the check's headers set aside for
+    the response, whatever its status."""
+    if checked.headers:
+        response_headers(request.scope).update(checked.headers)
+    return None if checked.principal is None else checked.principal.as_token_info()
 
 
 async def check_basic(
     username: str, password: str, request: ConnexionRequest
 ) -> dict[str, Any] | None:
     """The caller behind HTTP Basic credentials, or None (401); 429 after too many failures."""
-    principal = await run_in_threadpool(
+    checked = await run_in_threadpool(
         _basic,
         of_scope(request.scope),
         address=_address(request),
         username=_utf8(username),
         password=_utf8(password),
     )
-    return None if principal is None else principal.as_token_info()
+    return _answer(request, checked)
 
 
 async def check_bearer(token: str, request: ConnexionRequest) -> dict[str, Any] | None:
     """The caller behind a Bearer token, or None (401); 429 after too many failures."""
     services = of_scope(request.scope)
-    principal = await run_in_threadpool(
-        authenticate.bearer, services.db, services.throttle, address=_address(request), token=token
+    checked = await run_in_threadpool(
+        authenticate.bearer,
+        services.db,
+        services.throttle,
+        services.recent,
+        address=_address(request),
+        token=token,
     )
-    return None if principal is None else principal.as_token_info()
+    return _answer(request, checked)

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connexion import context
+from sqlalchemy.exc import SQLAlchemyError
 
 from auth.admin import AdminPassword
-from auth.passwords import Passwords
+from auth.passwords import Passwords, RecentChecks
 from auth.throttle import FailedLogins
+from errors import DependencyUnavailable, NotReady
 from settings import Settings
 from store import users
 from store.db import Database
@@ -18,6 +20,8 @@ from web.metrics import Metrics
 from web.routes import Routes
 
 SCOPE_KEY = "articles_api.services"
+# Header fields for the response, set by code that runs before a handler (security callbacks).
+RESPONSE_HEADERS_KEY = "articles_api.response_headers"
 
 
 @dataclass
@@ -29,6 +33,7 @@ class Services:
     routes: Routes
     passwords: Passwords
     throttle: FailedLogins
+    recent: RecentChecks
     metrics: Metrics
 
     admin_password: AdminPassword = field(init=False)
@@ -48,6 +53,26 @@ class Services:
         )
         self.admin_password.start()
 
+    def check_ready(self) -> None:
+        """NotReady, naming each dependency's state, unless the database answers and has room
+        for writes, and Redis (when configured) answers; each within its timeout."""
+        checks = {"database": "ok"}
+        try:
+            self.db.ping()
+        except SQLAlchemyError:
+            checks["database"] = "unreachable"
+        else:
+            if self.db.recently_full:
+                checks["database"] = "full"
+        if self.settings.redis_url:
+            try:
+                self.throttle.ping()
+                checks["redis"] = "ok"
+            except DependencyUnavailable:
+                checks["redis"] = "unreachable"
+        if any(state != "ok" for state in checks.values()):
+            raise NotReady(checks)
+
     def stop(self) -> None:
         """Release the database's connections (once the admin's password check is done)."""
         self.admin_password.join()
@@ -63,3 +88,9 @@ def of_scope(scope: MutableMapping[str, Any]) -> Services:
 def current() -> Services:
     """The services of the app serving the current request."""
     return of_scope(context.scope)
+
+
+def response_headers(scope: MutableMapping[str, Any]) -> dict[str, str]:
+    """Header fields the response to this ASGI scope's request gets (web.requests adds them)."""
+    headers: dict[str, str] = scope[RESPONSE_HEADERS_KEY]
+    return headers
