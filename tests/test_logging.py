@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
+import io
 import json
 import logging
 import os
 import re
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,6 +39,38 @@ LINE = re.compile(
 def access_lines(settings: Settings) -> list[re.Match[str]]:
     text = Path(settings.log_file).read_text(encoding="utf-8")
     return [m for m in map(LINE.match, text.splitlines()) if m]
+
+
+@contextmanager
+def as_served() -> Iterator[None]:
+    """Only the app's handler on the root logger, as when it is served (pytest adds its own): the
+    access line then goes straight to it."""
+    root = logging.getLogger()
+    others = [h for h in root.handlers if not getattr(h, "articles_api", False)]
+    for handler in others:
+        root.removeHandler(handler)
+    try:
+        yield
+    finally:
+        for handler in others:
+            root.addHandler(handler)
+
+
+def requests_until_logged(client: TestClient, log: Path) -> list[str]:
+    """Request /hello until its line reaches `log`, for 10 s at most (the handler looks at
+    the file once a second); the ids of the requests made, the one logged last."""
+    ids: list[str] = []
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        ids.append(client.get("/hello").headers["x-request-id"])
+        if log.is_file() and ids[-1] in log.read_text(encoding="utf-8"):
+            return ids
+        time.sleep(0.02)
+    raise AssertionError(f"no line reached {log} in 10 s")
+
+
+def lines_of(request_id: str, text: str) -> list[str]:
+    return [line for line in text.splitlines() if f"[{request_id}] articles_api.access" in line]
 
 
 def test_each_request_writes_one_access_line(client: TestClient, settings: Settings) -> None:
@@ -162,15 +199,8 @@ def test_the_access_line_bypasses_logging_when_only_our_handler_would_get_it(
 
     monkeypatch.setattr(access, "info", info)
     with create_app(settings).test_client() as client:
-        root = logging.getLogger()
-        others = [h for h in root.handlers if not getattr(h, "articles_api", False)]
-        for handler in others:
-            root.removeHandler(handler)
-        try:
+        with as_served():
             direct = client.get("/hello?name=x")
-        finally:
-            for handler in others:
-                root.addHandler(handler)
         assert through_logging == []
         # Another handler on the way (here pytest's): the record goes through logging again.
         relayed = client.get("/users/99")
@@ -280,3 +310,62 @@ def test_json_lines_stay_json_with_a_traceback_or_a_stack() -> None:
     text = TextLines().format(failed).splitlines()
     assert text[0].endswith(" ERROR [abc] articles_api.problems: failed")
     assert text[-1] == "ValueError: boom"
+
+
+def test_a_full_log_disk_loses_no_line_and_prints_no_traceback(
+    settings: Settings, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path(settings.log_file).symlink_to("/dev/full")  # every write fails: ENOSPC
+    with as_served(), create_app(settings).test_client() as client:
+        ids = [client.get("/hello").headers["x-request-id"] for _ in range(50)]
+    err = capfd.readouterr().err
+    assert all(len(lines_of(request_id, err)) == 1 for request_id in ids)
+    warnings = [line for line in err.splitlines() if "cannot write LOG_FILE" in line]
+    assert warnings == [
+        f"articles-api: cannot write LOG_FILE {settings.log_file} (No space left on device); "
+        "log lines go to stderr only until it can"
+    ]
+    assert "Traceback" not in err
+    assert "Logging error" not in err
+
+
+def test_lines_reach_the_log_file_again_once_it_can_be_written(
+    settings: Settings, capfd: pytest.CaptureFixture[str]
+) -> None:
+    log = Path(settings.log_file)
+    log.symlink_to("/dev/full")
+    with as_served(), create_app(settings).test_client() as client:
+        lost = client.get("/hello").headers["x-request-id"]
+        log.unlink()
+        log.symlink_to(log.with_name("room.log"))  # the disk has room again
+        ids = requests_until_logged(client, log)
+        after = client.get("/hello").headers["x-request-id"]
+    text = log.read_text(encoding="utf-8")
+    assert len(lines_of(ids[-1], text)) == 1
+    assert len(lines_of(after, text)) == 1
+    assert lines_of(lost, text) == []  # not written late from a buffer
+    err = capfd.readouterr().err
+    assert all(len(lines_of(request_id, err)) == 1 for request_id in [lost, *ids, after])
+    assert err.count("cannot write LOG_FILE") == 1
+    assert f"articles-api: writing LOG_FILE {settings.log_file} again" in err.splitlines()
+
+
+class FullStream(io.StringIO):
+    """stderr on a full disk."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_failing_stderr_costs_the_log_file_nothing(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    handler = RotatingFile(tmp_path / "app.log", encoding="utf-8", echo=FullStream())
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    try:
+        for number in range(3):
+            handler.emit(logging.makeLogRecord({"msg": f"line {number}"}))
+    finally:
+        handler.close()
+    assert (tmp_path / "app.log").read_text(encoding="utf-8") == "line 0\nline 1\nline 2\n"
+    assert capfd.readouterr().err == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -144,11 +145,16 @@ class RotatingFile(RotatingFileHandler):
     checked when it opens. Nor a `seek` per record for the file's size: it is the size last
     looked up plus what this handler wrote since, looked up again when that nears `maxBytes` or
     after a 64th of it, so other processes writing the same file (gunicorn's workers) delay a
-    rotation by at most that much each."""
+    rotation by at most that much each.
+
+    A file that cannot be written (a full disk) is said once on stderr, not in a traceback per
+    line, and tried again once a second; the echo still gets every line."""
 
     regular = True
     _end = -1  # the file's size when last looked up; -1: look it up
     _since = 0  # bytes this handler wrote since
+    _look_at = 0.0  # time.monotonic() when a file that failed is next tried
+    _failing = False  # the file could not be written, and stderr was told
 
     def __init__(self, *args: Any, echo: TextIO | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -188,6 +194,23 @@ class RotatingFile(RotatingFileHandler):
     def write_line(self, line: str) -> None:
         """Write a formatted line to the file (rotating it first when it is full) and the echo;
         the caller holds the handler's lock."""
+        now = time.monotonic()
+        look = now >= self._look_at  # once a second: writable again?
+        if look:
+            self._look_at = now + 1.0
+        if look or not self._failing:
+            try:
+                self._write(line)
+            except OSError as error:
+                self._fail(error)
+        if self.echo is not None:
+            try:
+                self.echo.write(line + self.terminator)
+                self.echo.flush()
+            except (OSError, ValueError):  # nowhere left to say it
+                pass
+
+    def _write(self, line: str) -> None:
         if self._full(line):
             self.doRollover()
         if self.stream is None:
@@ -196,9 +219,34 @@ class RotatingFile(RotatingFileHandler):
         self.stream.write(line)
         self.stream.flush()
         self._since += _encoded_length(line)
-        if self.echo is not None:
-            self.echo.write(line)
-            self.echo.flush()
+        if self._failing:
+            self._failing = False
+            self._say(f"articles-api: writing LOG_FILE {self.baseFilename} again")
+
+    def _fail(self, error: OSError) -> None:
+        self._drop()
+        if not self._failing:
+            self._failing = True
+            self._say(
+                f"articles-api: cannot write LOG_FILE {self.baseFilename} "
+                f"({error.strerror or error}); log lines go to stderr only until it can"
+            )
+
+    def _drop(self) -> None:
+        """Close the stream, discarding what it holds: a line it could not write was echoed,
+        and would be written late, or twice, at its next flush."""
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            with contextlib.suppress(OSError):  # closed even when the flush before it fails
+                stream.close()
+
+    def _say(self, message: str) -> None:
+        stream = self.echo or sys.stderr
+        try:
+            stream.write(message + "\n")
+            stream.flush()
+        except (OSError, ValueError):
+            pass
 
 
 def _encoded_length(line: str) -> int:
