@@ -350,6 +350,34 @@ def test_lines_reach_the_log_file_again_once_it_can_be_written(
     assert f"articles-api: writing LOG_FILE {settings.log_file} again" in err.splitlines()
 
 
+def test_a_removed_log_file_is_made_again(settings: Settings) -> None:
+    log = Path(settings.log_file)
+    with as_served(), create_app(settings).test_client() as client:
+        client.get("/hello")
+        log.unlink()  # `rm app.log`: the disk space is freed once the file is closed
+        ids = requests_until_logged(client, log)
+        after = client.get("/hello").headers["x-request-id"]
+    text = log.read_text(encoding="utf-8")
+    assert len(lines_of(ids[-1], text)) == 1
+    assert len(lines_of(after, text)) == 1
+
+
+def test_a_log_file_rotated_by_another_tool_is_opened_again_at_its_path(
+    settings: Settings,
+) -> None:
+    log = Path(settings.log_file)
+    rotated = log.with_name("app.log.1")
+    with as_served(), create_app(settings).test_client() as client:
+        before = client.get("/hello").headers["x-request-id"]
+        log.rename(rotated)  # as logrotate does (its `create` mode)
+        ids = requests_until_logged(client, log)
+    old, new = rotated.read_text(encoding="utf-8"), log.read_text(encoding="utf-8")
+    assert len(lines_of(before, old)) == 1
+    # Lines written before the move was noticed are in the old file, the others in the new one.
+    assert all(len(lines_of(request_id, old + new)) == 1 for request_id in [before, *ids])
+    assert len(lines_of(ids[-1], new)) == 1
+
+
 class FullStream(io.StringIO):
     """stderr on a full disk."""
 

@@ -148,12 +148,15 @@ class RotatingFile(RotatingFileHandler):
     rotation by at most that much each.
 
     A file that cannot be written (a full disk) is said once on stderr, not in a traceback per
-    line, and tried again once a second; the echo still gets every line."""
+    line, and tried again once a second; the echo still gets every line. A file removed or
+    renamed (`rm`, logrotate) is noticed within a second, as WatchedFileHandler does on every
+    line, and opened again at its path."""
 
     regular = True
     _end = -1  # the file's size when last looked up; -1: look it up
     _since = 0  # bytes this handler wrote since
-    _look_at = 0.0  # time.monotonic() when a file that failed is next tried
+    _opened = (-1, -1)  # the open file's st_dev and st_ino
+    _look_at = 0.0  # time.monotonic() when the file is next looked at: moved? writable again?
     _failing = False  # the file could not be written, and stderr was told
 
     def __init__(self, *args: Any, echo: TextIO | None = None, **kwargs: Any) -> None:
@@ -164,6 +167,8 @@ class RotatingFile(RotatingFileHandler):
         stream = super()._open()
         self.regular = os.path.isfile(self.baseFilename)
         self._end, self._since = -1, 0
+        opened = os.fstat(stream.fileno())
+        self._opened = (opened.st_dev, opened.st_ino)
         return stream
 
     def shouldRollover(self, record: logging.LogRecord) -> bool:  # noqa: N802 (logging's name)
@@ -195,11 +200,13 @@ class RotatingFile(RotatingFileHandler):
         """Write a formatted line to the file (rotating it first when it is full) and the echo;
         the caller holds the handler's lock."""
         now = time.monotonic()
-        look = now >= self._look_at  # once a second: writable again?
+        look = now >= self._look_at  # once a second: moved? writable again?
         if look:
             self._look_at = now + 1.0
         if look or not self._failing:
             try:
+                if look:
+                    self._close_if_moved()
                 self._write(line)
             except OSError as error:
                 self._fail(error)
@@ -222,6 +229,13 @@ class RotatingFile(RotatingFileHandler):
         if self._failing:
             self._failing = False
             self._say(f"articles-api: writing LOG_FILE {self.baseFilename} again")
+
+    def _close_if_moved(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            at_path = os.stat(self.baseFilename)
+            if (at_path.st_dev, at_path.st_ino) == self._opened:
+                return
+        self._drop()
 
     def _fail(self, error: OSError) -> None:
         self._drop()
