@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -31,36 +32,62 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_sigterm_lets_an_in_flight_request_finish(settings: Settings, tmp_path: Path) -> None:
+STARTED = "Application startup complete."
+
+
+@dataclasses.dataclass
+class Server:
+    """A gunicorn started by `gunicorn_serving`: its process, base URL and output."""
+
+    process: subprocess.Popen[bytes]
+    base: str
+    output: Path
+
+    def wait_for_started_workers(self, count: int) -> None:
+        """Wait until `count` workers have started their app (each logs STARTED once)."""
+        deadline = time.monotonic() + 60
+        while self.output.read_text().count(STARTED) < count:
+            assert self.process.poll() is None, "gunicorn exited"
+            assert time.monotonic() < deadline, f"{count} workers did not start"
+            time.sleep(0.1)
+
+
+@contextmanager
+def gunicorn_serving(tmp_path: Path, **env: str) -> Iterator[Server]:
+    """`make serve-prod` on a free port with WORKERS workers (2 unless given), all started."""
     port = free_port()
-    env = {
+    output = tmp_path / f"gunicorn-{port}.out"
+    workers = env.setdefault("WORKERS", "2")
+    environment = {
         **os.environ,
-        "DATABASE_URL": settings.database_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
         "LOG_FILE": str(tmp_path / "app.log"),
         "PORT": str(port),
-        "WORKERS": "2",
         "PASSWORD_HASH_TIME_COST": "1",
         "PASSWORD_HASH_MEMORY_KIB": "1024",
+        **env,
     }
-    server = subprocess.Popen(
-        [str(GUNICORN), "-c", "deploy/gunicorn.conf.py", "app:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(GUNICORN), "-c", "deploy/gunicorn.conf.py", "app:app"],
+            cwd=ROOT,
+            env=environment,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(process, f"http://127.0.0.1:{port}", output)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not become ready"
-            time.sleep(0.2)
+        server.wait_for_started_workers(int(workers))
+        yield server
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        print(output.read_text())
 
+
+def test_sigterm_lets_an_in_flight_request_finish(settings: Settings, tmp_path: Path) -> None:
+    with gunicorn_serving(tmp_path, DATABASE_URL=settings.database_url) as server:
         sent_half = threading.Event()
 
         def slow_body() -> Iterator[bytes]:
@@ -73,7 +100,7 @@ def test_sigterm_lets_an_in_flight_request_finish(settings: Settings, tmp_path: 
 
         def upload() -> None:
             result["response"] = httpx.post(
-                f"{base}/messages",
+                f"{server.base}/messages",
                 content=slow_body(),
                 headers={"Content-Type": "application/octet-stream", "Accept": "application/json"},
                 timeout=30,
@@ -83,17 +110,12 @@ def test_sigterm_lets_an_in_flight_request_finish(settings: Settings, tmp_path: 
         thread.start()
         assert sent_half.wait(10)
         time.sleep(0.2)
-        server.send_signal(signal.SIGTERM)
+        server.process.send_signal(signal.SIGTERM)
         thread.join(30)
         response = result["response"]
         assert response.status_code == 201, response.text
         assert response.json()["size"] == 2000
-        assert server.wait(40) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-        output = server.stdout.read().decode() if server.stdout else ""
-        print(output)
+        assert server.process.wait(40) == 0
 
 
 def test_cors_is_off_by_default(client: TestClient) -> None:
