@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
             account=Policy.parse(ACCOUNT, settings.auth_account_failure_limit),
         ),
         recent=RecentChecks(settings.auth_cache_seconds),
-        metrics=Metrics(),
+        metrics=Metrics(settings.prometheus_multiproc_dir),
     )
 
     @asynccontextmanager

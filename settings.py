@@ -160,6 +160,9 @@ class Settings:
     password_hash_memory_kib: int = 65536
     # Argon2id computations at once (each holds password_hash_memory_kib); None: one per core.
     password_hash_concurrency: int | None = None
+    # Under gunicorn (deploy/gunicorn.conf.py): the directory where prometheus_client records every
+    # worker's metrics, for /metrics to add up. None: one process, reporting its own.
+    prometheus_multiproc_dir: str | None = None
 
     @property
     def log_level(self) -> str:
@@ -235,4 +238,5 @@ class Settings:
                 env, "PASSWORD_HASH_MEMORY_KIB", defaults.password_hash_memory_kib
             ),
             password_hash_concurrency=_positive(env, "PASSWORD_HASH_CONCURRENCY"),
+            prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
         )

@@ -2,7 +2,8 @@
 
     .venv/bin/gunicorn -c deploy/gunicorn.conf.py app:app
 
-Every worker migrates and seeds on start; store.db serialises that between processes.
+Every worker migrates and seeds on start; store.db serialises that between processes. Every
+worker records its metrics in one directory, and /metrics adds them all up (web.metrics).
 """
 
 import gc
@@ -15,6 +16,11 @@ import gc
 # frozen with the rest and kept, rather than collected.
 gc.disable()
 
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from uvicorn_worker import UvicornWorker
@@ -42,6 +48,46 @@ graceful_timeout = 30
 timeout = 60
 # The app writes its own access lines (with request ids) to LOG_FILE and stderr.
 accesslog = None
+
+
+def on_starting(_server: Any) -> None:
+    """Once, before the first worker forks: the directory where every worker records its metrics.
+
+    prometheus_client reads PROMETHEUS_MULTIPROC_DIR when it is imported, in each worker with the
+    app (the arbiter never imports it before this). A hook rather than this file's top level: a
+    HUP reads this file again, and must neither empty the directory nor make another.
+    """
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_directory(_settings))
+
+
+def _metrics_directory(settings: Settings) -> Path:
+    """The operator's PROMETHEUS_MULTIPROC_DIR, emptied; or a new one, removed at exit."""
+    if settings.prometheus_multiproc_dir:
+        directory = Path(settings.prometheus_multiproc_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        # A previous run's files would be added to this run's counts.
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        return directory
+    directory = Path(tempfile.mkdtemp(prefix="articles-api-metrics-"))
+    atexit.register(_remove_in_this_process, directory, os.getpid())
+    return directory
+
+
+def _remove_in_this_process(directory: Path, pid: int) -> None:
+    # Workers are forks of the arbiter and run its atexit functions too when they exit; gunicorn's
+    # on_exit hook would come from this file as a HUP re-read it, which knows no directory.
+    if os.getpid() == pid:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def child_exit(_server: Any, worker: Any) -> None:
+    """A worker has exited: prometheus_client's bookkeeping (its counts stay in the totals)."""
+    # Imported here, not above: imported in the arbiter before on_starting, prometheus_client
+    # would fork into every worker in its one-process mode.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 def when_ready(_server: Any) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.testclient import TestClient
 
 from app import create_app
@@ -51,6 +52,11 @@ class Server:
             assert time.monotonic() < deadline, f"{count} workers did not start"
             time.sleep(0.1)
 
+    def stop(self) -> None:
+        """SIGTERM, as a service manager stops it; it exits cleanly."""
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(40) == 0
+
 
 @contextmanager
 def gunicorn_serving(tmp_path: Path, **env: str) -> Iterator[Server]:
@@ -59,7 +65,7 @@ def gunicorn_serving(tmp_path: Path, **env: str) -> Iterator[Server]:
     output = tmp_path / f"gunicorn-{port}.out"
     workers = env.setdefault("WORKERS", "2")
     environment = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "PROMETHEUS_MULTIPROC_DIR"},
         "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
         "LOG_FILE": str(tmp_path / "app.log"),
         "PORT": str(port),
@@ -116,6 +122,84 @@ def test_sigterm_lets_an_in_flight_request_finish(settings: Settings, tmp_path: 
         assert response.status_code == 201, response.text
         assert response.json()["size"] == 2000
         assert server.process.wait(40) == 0
+
+
+HELLO_COUNT = 'http_requests_total{method="GET",operation="get_hello",status="200"} '
+HELLO_LATENCIES = 'http_request_duration_seconds_count{operation="get_hello"} '
+
+
+def say_hello(server: Server, times: int) -> None:
+    """GET /hello, each over a new connection (one kept alive would stay on one worker)."""
+    for _ in range(times):
+        assert httpx.get(f"{server.base}/hello", timeout=10).status_code == 200
+
+
+def scrapes(server: Server, times: int = 6) -> list[str]:
+    """GET /metrics, each over a new connection, so several workers answer."""
+    return [httpx.get(f"{server.base}/metrics", timeout=10).text for _ in range(times)]
+
+
+def assert_every_scrape_counts(server: Server, hellos: int) -> None:
+    for text in scrapes(server):
+        assert f"{HELLO_COUNT}{hellos}.0" in text, text
+        assert f"{HELLO_LATENCIES}{hellos}.0" in text, text
+
+
+def hellos_by_pid(directory: Path) -> dict[int, float]:
+    """GET /hello requests in each worker's file (prometheus_client's multiprocess mode)."""
+    counts: dict[int, float] = {}
+    for path in directory.glob("counter_*.db"):
+        for metric in MultiProcessCollector.merge([str(path)]):
+            for sample in metric.samples:
+                if (
+                    sample.name == "http_requests_total"
+                    and sample.labels["operation"] == "get_hello"
+                ):
+                    counts[int(path.stem.removeprefix("counter_"))] = sample.value
+    return counts
+
+
+def test_metrics_count_the_requests_of_every_worker(tmp_path: Path) -> None:
+    # Without PROMETHEUS_MULTIPROC_DIR, the server makes a directory of its own (in TMPDIR).
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    with gunicorn_serving(tmp_path, TMPDIR=str(temporary)) as server:
+        say_hello(server, 20)
+        assert_every_scrape_counts(server, 20)
+        # Both workers served some: no single worker's counts could have answered.
+        [directory] = temporary.iterdir()
+        served = hellos_by_pid(directory)
+        assert len(served) == 2, served
+        assert sum(served.values()) == 20
+        server.stop()
+    assert not list(temporary.iterdir()), "the metrics directory outlived the server"
+
+
+def test_metrics_keep_the_counts_of_a_restarted_worker(tmp_path: Path) -> None:
+    directory = tmp_path / "metrics"
+    directory.mkdir()  # the operator's
+    with gunicorn_serving(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(directory)) as server:
+        say_hello(server, 20)
+        served = hellos_by_pid(directory)
+        assert len(served) == 2, served
+        stopped = min(served)
+        os.kill(stopped, signal.SIGTERM)
+        server.wait_for_started_workers(3)  # gunicorn reaped it and started another
+        with pytest.raises(ProcessLookupError):
+            os.kill(stopped, 0)
+        assert_every_scrape_counts(server, 20)  # its share too
+        say_hello(server, 10)
+        assert_every_scrape_counts(server, 30)
+
+
+def test_metrics_of_a_fresh_start_count_only_its_own_requests(tmp_path: Path) -> None:
+    directory = tmp_path / "metrics"
+    with gunicorn_serving(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(directory)) as server:
+        say_hello(server, 20)
+        server.stop()
+    with gunicorn_serving(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(directory)) as server:
+        say_hello(server, 10)
+        assert_every_scrape_counts(server, 10)
 
 
 def test_cors_is_off_by_default(client: TestClient) -> None:
@@ -190,6 +274,7 @@ import runpy, sys
 config = runpy.run_path("deploy/gunicorn.conf.py")
 from web.serving import uvicorn_options
 print("connexion" in sys.modules, "starlette.testclient" in sys.modules)
+print("prometheus_client" in sys.modules)
 print(config["Worker"].CONFIG_KWARGS == uvicorn_options(config["workers"]))
 print(config["workers"], config["Worker"].CONFIG_KWARGS["loop"])
 """
@@ -208,5 +293,6 @@ def test_the_arbiter_imports_connexion_once_for_every_worker(
         check=True,
     )
     # Workers fork with connexion imported (not its test client), with web.serving's settings:
-    # several processes on one socket accept as libuv does (web.serving.uvicorn_options).
-    assert done.stdout.split() == ["True", "False", "True", workers, loop]
+    # several processes on one socket accept as libuv does (web.serving.uvicorn_options); not
+    # prometheus_client, which each worker imports after on_starting set its multiprocess mode.
+    assert done.stdout.split() == ["True", "False", "False", "True", workers, loop]
