@@ -81,6 +81,13 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class UnprocessableContent(DomainError):
+    """The request is well formed but cannot be carried out as sent (RFC 9110's 422)."""
+
+    status = 422
+    title = "Unprocessable Content"
+
+
 class PreconditionFailed(DomainError):
     """`If-Match` names a version that is no longer current."""
 

@@ -151,6 +151,8 @@ class Settings:
     # Four times the address's: one address alone never reaches it (auth.throttle).
     auth_account_failure_limit: str = "20/minute"
     auth_cache_seconds: float = 60.0
+    # How long a response is kept for retries with the same Idempotency-Key.
+    idempotency_key_seconds: float = 86400.0
     validate_responses: bool = False
     # How long a request waits for the database and for Redis before it gets a 503.
     database_timeout: float = 5.0
@@ -227,6 +229,9 @@ class Settings:
             ),
             auth_cache_seconds=_seconds_or_zero(
                 env, "AUTH_CACHE_SECONDS", defaults.auth_cache_seconds
+            ),
+            idempotency_key_seconds=_seconds(
+                env, "IDEMPOTENCY_KEY_SECONDS", defaults.idempotency_key_seconds
             ),
             validate_responses=_flag(env.get("VALIDATE_RESPONSES", "")),
             database_timeout=_seconds(env, "DATABASE_TIMEOUT", defaults.database_timeout),

@@ -74,6 +74,7 @@ class Attempt:
     member: str
     keys: list[str]
     quotas: list[Quota]  # as they will stand if this attempt fails
+    unchanged: list[Quota]  # as they stood before it (and will again if it succeeds)
     trust_key: str | None = None
     settled: bool = False
 
@@ -155,19 +156,17 @@ class FailedLogins:
             retry = max(math.ceil(c.oldest_leaves_in) for _, c in full)
             quotas = [_quota(w, c, 0) for w, c in applied]
             raise TooManyRequests(max(1, retry), rate_limit_headers(quotas))
-        adding = 0 if member is None else 1
-        quotas = [_quota(w, c, adding) for w, c in applied]
+        unchanged = [_quota(w, c, 0) for w, c in applied]
+        quotas = unchanged if member is None else [_quota(w, c, 1) for w, c in applied]
         keys = [w.key for w, _ in applied]
-        return Attempt(member or "", keys, quotas, trust_key, settled=member is None)
+        return Attempt(member or "", keys, quotas, unchanged, trust_key, settled=member is None)
 
     def succeeded(self, attempt: Attempt) -> list[Quota]:
         """The check passed: it does not count, and its client is trusted from now on."""
         self._release(attempt)
         if attempt.trust_key is not None:
             self.store.trust(attempt.trust_key, TRUST_SECONDS)
-        return [
-            Quota(q.policy, min(q.policy.limit, q.remaining + 1), q.reset) for q in attempt.quotas
-        ]
+        return attempt.unchanged
 
     def failed(self, attempt: Attempt) -> list[Quota]:
         """The check failed: the reserved failure stays in its windows."""

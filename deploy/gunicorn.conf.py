@@ -19,6 +19,7 @@ gc.disable()
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,22 @@ from uvicorn_worker import UvicornWorker
 # Imports connexion (with stand-ins for its test-only modules) here in the arbiter, once: every
 # worker forks with it imported.
 import web.fastpath  # noqa: F401
-from settings import Settings
+from settings import Settings, SettingsError
 from web.serving import uvicorn_options
 
-_settings = Settings.from_env()
+try:
+    _settings = Settings.from_env()
+except SettingsError as error:
+    raise SystemExit(f"articles-api: {error}") from None
+if _settings.workers > 1 and not _settings.redis_url:
+    # Each worker would count failed logins on its own: WORKERS times the limit would get in.
+    _unshared = (
+        f"WORKERS={_settings.workers} without REDIS_URL: each worker counts failed logins on its "
+        "own, so the limits let WORKERS times as many guesses in"
+    )
+    if _settings.app_env == "production":
+        raise SystemExit(f"articles-api: APP_ENV=production refuses {_unshared}")
+    print(f"articles-api: warning: {_unshared} (APP_ENV=production refuses)", file=sys.stderr)
 
 
 class Worker(UvicornWorker):  # type: ignore[misc]

@@ -8,6 +8,7 @@ from auth.principal import ARTICLES_WRITE, Principal, editable_author, require_s
 from store import articles
 from web import representations, services
 from web.conditional import etag, expected_versions
+from web.idempotency import idempotent
 from web.negotiation import body_media_type, no_content, respond
 
 
@@ -21,6 +22,7 @@ def list_articles(
     return respond(representations.article_page(page, limit, filters), headers=headers)
 
 
+@idempotent
 def post_article(body: dict[str, Any], token_info: dict[str, Any]) -> flask.Response:
     """Create an article; the caller is its author."""
     author = Principal.from_token_info(token_info)

@@ -5,6 +5,7 @@ import flask
 from store import messages
 from web import representations, services
 from web.bodies import read_message
+from web.idempotency import idempotent
 from web.negotiation import no_content, respond
 
 
@@ -15,6 +16,7 @@ def list_messages(limit: int = 20, cursor: str | None = None) -> flask.Response:
     return respond(representations.message_page(page, limit), headers=headers)
 
 
+@idempotent
 def post_message() -> flask.Response:
     """Store the body, whatever its declared media type."""
     app = services.current()

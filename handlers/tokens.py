@@ -9,9 +9,11 @@ from auth.principal import Principal
 from store import tokens
 from store.types import utcnow
 from web import representations, services
+from web.idempotency import idempotent
 from web.negotiation import NO_STORE, no_content, respond
 
 
+@idempotent
 def post_token(token_info: dict[str, Any], body: dict[str, Any] | None = None) -> flask.Response:
     """Issue a Bearer token to the caller."""
     request = body or {}

@@ -8,6 +8,7 @@ from auth import authenticate
 from auth.principal import Principal, require_admin
 from store import users
 from web import representations, services
+from web.idempotency import idempotent
 from web.negotiation import no_content, respond
 
 
@@ -18,6 +19,7 @@ def list_users(limit: int = 20, cursor: str | None = None) -> flask.Response:
     return respond(representations.user_page(page, limit), headers=headers)
 
 
+@idempotent
 def post_user(body: dict[str, Any], token_info: dict[str, Any]) -> flask.Response:
     """Create a user (admins only)."""
     require_admin(Principal.from_token_info(token_info))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 import os
 import socket
+import sys
 import threading
 import time
 import typing as t
@@ -27,7 +29,7 @@ except ImportError:  # Windows has no fcntl: there, processes wait in SQLite's b
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision (tests/test_store.py checks it is alembic's head): a database
 # already there starts without importing alembic, a quarter of a second of every start.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SETUP_LOCK = 0x41525449  # any constant; names the advisory lock of schema set-up
 
@@ -199,6 +201,23 @@ def is_storage_full(error: BaseException) -> bool:
     )
 
 
+class _Atomic:
+    """The transaction of a `Database.atomic()` block, begun by its first write."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.stack = contextlib.ExitStack()
+        self._session: Session | None = None
+
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self.db.begin_write(self.stack)
+        return self._session
+
+
+_ATOMIC: contextvars.ContextVar[_Atomic | None] = contextvars.ContextVar("atomic", default=None)
+
+
 class Database:
     """One database, SQLite or PostgreSQL, chosen by its URL."""
 
@@ -269,17 +288,51 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session whose work commits as one transaction, or not at all."""
-        with self._noting_room(), self._write_turn, self._writer() as session, session.begin():
-            yield session
+        """A session whose work commits as one transaction, or not at all; inside `atomic()`,
+        that block's transaction."""
+        joined = _ATOMIC.get()
+        if joined is not None and joined.db is self:
+            yield joined.session()
+            return
+        with contextlib.ExitStack() as stack:
+            yield self.begin_write(stack)
+
+    def begin_write(self, stack: contextlib.ExitStack) -> Session:
+        """A write's turn, session and transaction, entered on `stack`: committed when it
+        closes, rolled back when it exits with an exception."""
+        stack.enter_context(self._noting_room())
+        stack.enter_context(self._write_turn)
+        session = stack.enter_context(self._writer())
+        stack.enter_context(session.begin())
+        return session
 
     @contextmanager
     def write_statements(self) -> Iterator[Connection]:
         """A connection for Core statements that commit as one transaction, or not at all: a
         write's turn and transaction without a Session's unit of work (for one INSERT, about a
-        twentieth of a small POST's time, measured)."""
+        twentieth of a small POST's time, measured); inside `atomic()`, that block's."""
+        joined = _ATOMIC.get()
+        if joined is not None and joined.db is self:
+            yield joined.session().connection()
+            return
         with self._noting_room(), self._write_turn, self._writer_engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Every write in the block (in this thread's context) joins one transaction, begun by
+        the first and committed when the block ends, or rolled back if it raises."""
+        joined = _Atomic(self)
+        token = _ATOMIC.set(joined)
+        try:
+            yield
+        except BaseException:
+            joined.stack.__exit__(*sys.exc_info())
+            raise
+        else:
+            joined.stack.close()
+        finally:
+            _ATOMIC.reset(token)
 
     @contextmanager
     def _noting_room(self) -> Iterator[None]:

@@ -68,3 +68,19 @@ class Token(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class IdempotencyKey(Base):
+    """A request made with an Idempotency-Key, and once done, its response (sealed)."""
+
+    __tablename__ = "idempotency_keys"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    # SHA-256 of the caller, the operation and the key: none of them is kept in clear.
+    lookup: Mapped[str] = mapped_column(String(64), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the request
+    status: Mapped[int | None] = mapped_column(Integer)  # None while the request is under way
+    response: Mapped[bytes | None] = mapped_column(LargeBinary)  # AES-GCM under the key
+    locked_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -260,6 +260,13 @@ def test_failed_logins_carry_ratelimit_headers(settings: Settings) -> None:
         assert "ratelimit" not in client.get("/hello").headers
 
 
+def test_a_login_with_no_failures_before_it_has_its_whole_quota(settings: Settings) -> None:
+    with limited(settings, "3/minute") as client:
+        ok = client.get("/secrets", headers=admin_basic())
+    assert ok.status_code == 200
+    assert ok.headers["ratelimit"] == '"address";r=3;t=0, "account";r=20;t=0'
+
+
 def test_one_address_cannot_lock_the_owner_out_elsewhere(settings: Settings) -> None:
     app = create_app(dataclasses.replace(settings, auth_failure_limit="5/minute"))
     with addressed(app) as client:

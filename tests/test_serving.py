@@ -296,3 +296,40 @@ def test_the_arbiter_imports_connexion_once_for_every_worker(
     # several processes on one socket accept as libuv does (web.serving.uvicorn_options); not
     # prometheus_client, which each worker imports after on_starting set its multiprocess mode.
     assert done.stdout.split() == ["True", "False", "False", "True", workers, loop]
+
+
+@pytest.mark.parametrize(
+    ("env", "exit_line"),
+    [
+        (
+            {"APP_ENV": "production", "WORKERS": "2"},
+            "articles-api: APP_ENV=production refuses WORKERS=2 without REDIS_URL: each worker "
+            "counts failed logins on its own, so the limits let WORKERS times as many guesses in",
+        ),
+        ({"APP_ENV": "production", "WORKERS": "1"}, None),
+        ({"APP_ENV": "production", "WORKERS": "2", "REDIS_URL": "redis://127.0.0.1:1/0"}, None),
+        ({"WORKERS": "2"}, None),
+    ],
+)
+def test_production_refuses_several_workers_that_cannot_share_failed_logins(
+    tmp_path: Path, env: dict[str, str], exit_line: str | None
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", 'import runpy; runpy.run_path("deploy/gunicorn.conf.py")'],
+        cwd=ROOT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "LOG_FILE": str(tmp_path / "app.log"),
+            "ADMIN_PASSWORD": "correct-horse-battery",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+    )
+    if exit_line is None:
+        assert done.returncode == 0, done.stderr
+        if env.get("WORKERS") == "2" and "REDIS_URL" not in env:
+            assert "warning: WORKERS=2 without REDIS_URL" in done.stderr
+    else:
+        assert done.returncode == 1
+        assert done.stderr.strip().splitlines() == [exit_line]
