@@ -1,0 +1,263 @@
+"""A cap on the size of a request's head and on the time to receive it, for uvicorn's httptools.
+
+Extends uvicorn 0.54.0 `uvicorn.protocols.http.httptools_impl.HttpToolsProtocol` (httptools
+0.9.0), through uvicorn's public hook: `Config(http=...)` takes a protocol factory.
+
+Why: uvicorn's httptools protocol has no header size limit and no header-read timeout
+(Kludex/uvicorn#157; #1684 "feat: add support for limit header size" and #2019 were closed
+unmerged; only the h11 protocol has `h11_max_incomplete_event_size`). httptools keeps a header
+field in memory until it is complete, concatenating it piece by piece, so a 128 MiB header was
+accepted after 21 s (+256 MB RSS), four 64 MiB headers at once slowed GET /hello on that server
+to 1.8 s, and a client sending a head a byte at a time was never timed out: uvicorn's
+`timeout_keep_alive` only runs between requests, and any byte resets it.
+
+What it does:
+- Size: a head (request line, header lines, blank line) over `max_bytes` is answered
+  `431 Request Header Fields Too Large` (problem+json) and its connection closed. The bytes fed
+  to the parser while a head is incomplete are counted as they arrive, so at most `max_bytes`
+  plus a read or two (up to 256 KiB each) is ever held; a head that completes inside one read is
+  measured from what the parser gives (url, header names and values, their separators).
+- Time: the head must be complete within `timeout` seconds of its first byte, and a
+  connection's first head within `timeout` of the connection's opening. Otherwise: 408 Request
+  Timeout (problem+json) and close; a connection that has sent no request at all (nothing, or
+  only the blank lines RFC 9112 section 2.2 lets a client send first) is closed silently, as
+  uvicorn closes an idle keep-alive connection, because a 408 nobody asked for can be read by
+  a client as the answer to the request it is about to send.
+- After a 431 or 408 the server stops sending (FIN), reads and discards what the client still
+  sends for up to LINGER_SECONDS, then closes. Closing at once with unread input makes the
+  kernel reset the connection, and a client still sending its head sees "connection reset"
+  instead of the answer (nginx's lingering_close, for the same reason): http.client sending a
+  4 MiB header got ConnectionResetError 20 times in 20 when the server closed at once, the 431
+  20 times in 20 with the linger.
+- A head found too large only when it completes (inside one read) stops the parser by raising
+  from its callback; uvicorn then also logs its own "Invalid HTTP request received." line.
+- If a response to an earlier request on the connection is still on its way (pipelining), it
+  is not interrupted: nothing more is read, and the connection closes once it is sent.
+
+Cost, measured 2026-12-02 on this 2-core machine while other sessions loaded it (load average
+1.5-6): the protocol alone, in-process (parse, request cycle, a trivial app's answer, keep-alive
+timer), 29.6 -> 32.3 us per request (medians of 25 interleaved batches of 20,000), about 1% of
+the ~300-400 us of CPU a served GET /hello takes. Served, `python app.py` (production settings)
+on core 0, `wrk -t1 -c32 -d5s --latency /hello?name=x` on core 1, interleaved rounds, this
+protocol (A) against uvicorn's plain "httptools" (B):
+    set 1  A 2530 / 2876 / 2647 req/s, p99 48 / 23 / 18 ms, CPU 366 / 338 / 369 us a request
+           B 3281 / 2947 / 2063 req/s, p99 15 / 21 / 33 ms, CPU 301 / 329 / 383 us a request
+    set 2  A 1797 / 1605 / 1996 req/s, p99 65 / 128 / 136 ms, CPU 392 / 400 / 381 us a request
+           B 1880 / 1877 / 1617 req/s, p99 68 / 83 / 352 ms, CPU 398 / 401 / 421 us a request
+Means: set 1 A 2684 vs B 2764 req/s (-3%), set 2 A 1799 vs B 1791 (+0.5%): within the noise
+(one server's own runs spread by 15-60%). Gain: a 64 MiB header is refused after ~3 MB has been
+sent, in 5-15 ms, the server growing by ~0.2 MB (four at once: ~0.3 MB).
+
+Delete this module when uvicorn's httptools protocol gets a header size limit and a header
+timeout of its own: set those in web.serving.uvicorn_options instead, and drop the fingerprints
+in tests/test_patches.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.server import ServerState
+
+# After a 431 or 408, how long the client's remaining input is read and thrown away.
+LINGER_SECONDS = 2.0
+# What the request line adds to the url: the method's separator and " HTTP/1.1\r\n".
+REQUEST_LINE_EXTRA = len(b"  HTTP/1.1\r\n")
+# What a header line adds to its name and value (": ", "\r\n"), and what ends the head.
+HEADER_LINE_EXTRA = len(b": \r\n")
+HEAD_END = len(b"\r\n")
+
+
+class HeadTooLarge(Exception):
+    """Raised in a parser callback to stop parsing a head that is over the limit."""
+
+
+@dataclass(frozen=True)
+class HeaderLimits:
+    """uvicorn's `http` setting: a factory of connections with these limits.
+
+    A value rather than a class made for each setting: gunicorn's Worker.CONFIG_KWARGS compares
+    equal to web.serving.uvicorn_options', and uvicorn's reloader can pickle its Config.
+    """
+
+    max_bytes: int
+    timeout: float
+
+    def __call__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> LimitedHttpToolsProtocol:
+        return LimitedHttpToolsProtocol(config, server_state, app_state, _loop, limits=self)
+
+
+class LimitedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools connection, with a head size limit and a head timeout."""
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        limits: HeaderLimits,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.limits = limits
+        # The head timeout while a head is due; after a refusal, the end of the linger.
+        self._timer: asyncio.TimerHandle | None = None
+        self._in_head = False  # between on_message_begin and on_headers_complete
+        self._in_message = False  # between on_message_begin and on_message_complete
+        # This read began between messages: every byte of it is the new head's.
+        self._read_starts_a_head = False
+        # The head began in this read after another message's bytes: not counted (see below).
+        self._head_began_mid_read = False
+        self._head_bytes = 0
+        # The head lies within one read of at most max_bytes: it cannot be over the limit.
+        self._head_fits = False
+        self._read_bytes = 0
+        self._refused = False
+
+    # The connection
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._timer = self.loop.call_later(self.limits.timeout, self._head_timed_out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # answered and closing: what the client still sends is thrown away
+        self._read_starts_a_head = not self._in_message
+        self._read_bytes = len(data)
+        super().data_received(data)
+        if self._refused:
+            return
+        if self._in_head:
+            self._head_fits = False
+            # The whole read belonged to the head, unless the head began after the end of
+            # another message in it (pipelining): that read is not counted, as how much of it
+            # was the head's is unknown; the head's size is still checked when it completes.
+            if self._head_began_mid_read:
+                self._head_began_mid_read = False
+            else:
+                self._head_bytes += len(data)
+                if self._head_bytes > self.limits.max_bytes:
+                    self._refuse_too_large()
+                    return
+            if self._timer is None:
+                # The head began in this read: it has `timeout` from now.
+                self._timer = self.loop.call_later(self.limits.timeout, self._head_timed_out)
+        elif self._timer is None and (self.cycle is None or self.cycle.response_complete):
+            # Only blank lines between requests (they cancelled uvicorn's keep-alive timer).
+            self._timer = self.loop.call_later(self.limits.timeout, self._head_timed_out)
+
+    def send_400_response(self, msg: str) -> None:
+        if self._refused:
+            return  # the parser stopped because we refused the head: that answer is sent
+        super().send_400_response(msg)
+
+    # Parser callbacks
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head = self._in_message = True
+        self._head_bytes = 0
+        self._head_fits = self._read_bytes <= self.limits.max_bytes
+        self._head_began_mid_read = not self._read_starts_a_head
+        self._read_starts_a_head = False
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._cancel_timer()
+        if not self._head_fits and self._head_size() > self.limits.max_bytes:
+            self._refuse_too_large()
+            raise HeadTooLarge  # stops the parser; uvicorn then calls send_400_response
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._in_message = False
+        super().on_message_complete()
+
+    def _head_size(self) -> int:
+        """The complete head's size in bytes, as sent without optional whitespace."""
+        size = REQUEST_LINE_EXTRA + len(self.parser.get_method()) + len(self.url) + HEAD_END
+        for name, value in self.headers:
+            size += len(name) + len(value) + HEADER_LINE_EXTRA
+        return size
+
+    # Refusals
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _head_timed_out(self) -> None:
+        self._timer = None
+        if self.transport.is_closing():
+            return
+        if not self._in_head:
+            self.transport.close()  # no request begun: closed silently, as keep-alive does
+            return
+        self.logger.warning("Request head not received within %gs: 408.", self.limits.timeout)
+        self._refuse(
+            408,
+            f"The request head did not arrive within {self.limits.timeout:g} seconds.",
+        )
+
+    def _refuse_too_large(self) -> None:
+        self.logger.warning("Request head over %d bytes: 431.", self.limits.max_bytes)
+        self._refuse(
+            431,
+            f"The request line and header fields are larger than {self.limits.max_bytes} "
+            "bytes, the most this server reads.",
+        )
+
+    def _refuse(self, status: int, detail: str) -> None:
+        """Answer `status` as problem+json and close; read and parse nothing more."""
+        self._refused = True
+        self._cancel_timer()
+        if self.cycle is not None and not self.cycle.response_complete:
+            # An earlier request's response is on its way: it ends the connection when sent.
+            self.cycle.keep_alive = False
+            return
+        # web.problems renders every error the app raises; no app ever sees a head that is
+        # incomplete or too large, so this is written here, in the same RFC 9457 shape.
+        problem = {
+            "type": "about:blank",
+            "title": http.HTTPStatus(status).phrase,
+            "status": status,
+            "detail": detail,
+        }
+        body = json.dumps(problem).encode()
+        content = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend(
+            [
+                b"content-type: application/problem+json\r\n",
+                b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+                b"connection: close\r\n",
+                b"\r\n",
+                body,
+            ]
+        )
+        self.transport.write(b"".join(content))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self._timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
