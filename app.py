@@ -167,7 +167,11 @@ def main() -> None:
         port=settings.port,
         reload=settings.debug,
         log_level=settings.log_level.lower(),
-        **uvicorn_options(workers=1),
+        **uvicorn_options(
+            workers=1,
+            max_header_bytes=settings.max_header_bytes,
+            header_timeout=settings.header_timeout,
+        ),
     )
 
 

@@ -44,6 +44,14 @@ def _positive(env: Mapping[str, str], name: str) -> int | None:
     return value
 
 
+def _at_least_one(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number of at least 1, `default` when unset."""
+    value = _integer(env, name, default)
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
+
+
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     """A positive number of seconds (a fraction is fine)."""
     raw = env.get(name)
@@ -147,6 +155,11 @@ class Settings:
     admin_username: str = "admin"
     admin_password: str = DEVELOPMENT_ADMIN_PASSWORD
     max_message_bytes: int = 10 * 1024 * 1024
+    # A request's head (request line and header lines): at most this many bytes (nginx's
+    # large_client_header_buffers 4 x 8k and Cloudflare's total), received within this many
+    # seconds of its first byte (of the connection's opening, for its first request).
+    max_header_bytes: int = 32 * 1024
+    header_timeout: float = 10.0
     auth_failure_limit: str = "5/minute"
     # Four times the address's: one address alone never reaches it (auth.throttle).
     auth_account_failure_limit: str = "20/minute"
@@ -223,6 +236,8 @@ class Settings:
             admin_username=env.get("ADMIN_USERNAME") or defaults.admin_username,
             admin_password=_admin_password(env, profile),
             max_message_bytes=_integer(env, "MAX_MESSAGE_BYTES", defaults.max_message_bytes),
+            max_header_bytes=_at_least_one(env, "MAX_HEADER_BYTES", defaults.max_header_bytes),
+            header_timeout=_seconds(env, "HEADER_TIMEOUT", defaults.header_timeout),
             auth_failure_limit=_rate(env, "AUTH_FAILURE_LIMIT", defaults.auth_failure_limit),
             auth_account_failure_limit=_rate(
                 env, "AUTH_ACCOUNT_FAILURE_LIMIT", defaults.auth_account_failure_limit

@@ -50,7 +50,11 @@ if _settings.workers > 1 and not _settings.redis_url:
 class Worker(UvicornWorker):  # type: ignore[misc]
     """A uvicorn worker with the service's uvicorn settings (web.serving)."""
 
-    CONFIG_KWARGS: dict[str, Any] = uvicorn_options(_settings.workers)
+    CONFIG_KWARGS: dict[str, Any] = uvicorn_options(
+        _settings.workers,
+        max_header_bytes=_settings.max_header_bytes,
+        header_timeout=_settings.header_timeout,
+    )
 
 
 bind = f"{_settings.host}:{_settings.port}"

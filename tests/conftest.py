@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 from app import create_app
 from settings import Settings
 from web import shadow
+from web.serving import uvicorn_options
 
 # The test client's own httpx logger would write full request URLs into the service's log file;
 # the service itself never uses httpx.
@@ -127,12 +128,21 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 @contextmanager
 def serving(settings: Settings) -> Iterator[str]:
-    """The app served by uvicorn on a free local port, in a background thread; its base URL."""
+    """The app served by uvicorn on a free local port, in a background thread, with the
+    service's own uvicorn settings (web.serving), as `python app.py` serves it; its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        **uvicorn_options(
+            workers=1,
+            max_header_bytes=settings.max_header_bytes,
+            header_timeout=settings.header_timeout,
+        ),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

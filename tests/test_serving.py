@@ -1,10 +1,14 @@
-"""Production serving: gunicorn with uvicorn workers; SIGTERM finishes what it started."""
+"""Production serving: gunicorn with uvicorn workers; SIGTERM finishes what it started; a
+request's head is limited in size and in the time it may take to arrive."""
 
 from __future__ import annotations
 
 import dataclasses
 import gc
+import http.client
+import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -21,7 +25,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.testclient import TestClient
 
 from app import create_app
-from settings import Settings
+from settings import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -273,10 +277,12 @@ ARBITER = """
 import runpy, sys
 config = runpy.run_path("deploy/gunicorn.conf.py")
 from web.serving import uvicorn_options
+from web.patches.uvicorn_limits import HeaderLimits
 print("connexion" in sys.modules, "starlette.testclient" in sys.modules)
 print("prometheus_client" in sys.modules)
-print(config["Worker"].CONFIG_KWARGS == uvicorn_options(config["workers"]))
-print(config["workers"], config["Worker"].CONFIG_KWARGS["loop"])
+kwargs = config["Worker"].CONFIG_KWARGS
+print(kwargs == uvicorn_options(config["workers"], max_header_bytes=1000, header_timeout=2.5))
+print(config["workers"], kwargs["loop"], kwargs["http"] == HeaderLimits(1000, 2.5))
 """
 
 
@@ -287,13 +293,20 @@ def test_the_arbiter_imports_connexion_once_for_every_worker(
     done = subprocess.run(
         [sys.executable, "-c", ARBITER],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "LOG_FILE": str(tmp_path / "app.log"), "WORKERS": workers},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "LOG_FILE": str(tmp_path / "app.log"),
+            "WORKERS": workers,
+            "MAX_HEADER_BYTES": "1000",
+            "HEADER_TIMEOUT": "2.5",
+        },
         capture_output=True,
         text=True,
         check=True,
     )
     # Workers fork with connexion imported (not its test client), with web.serving's settings:
-    # several processes on one socket accept as libuv does (web.serving.uvicorn_options); not
+    # several processes on one socket accept as libuv does (web.serving.uvicorn_options), and
+    # each connection has the head limits of the settings (web.patches.uvicorn_limits); not
     # prometheus_client, which each worker imports after on_starting set its multiprocess mode.
     assert done.stdout.split() == ["True", "False", "False", "True", workers, loop]
 
@@ -333,3 +346,291 @@ def test_production_refuses_several_workers_that_cannot_share_failed_logins(
     else:
         assert done.returncode == 1
         assert done.stderr.strip().splitlines() == [exit_line]
+
+    assert done.stdout.split() == ["True", "False", "False", "True", workers, loop, "True"]
+
+
+# A request's head: at most MAX_HEADER_BYTES, received within HEADER_TIMEOUT
+# (web.patches.uvicorn_limits).
+HEAD_LIMIT = 20_000  # not the default (32 KiB): the setting reaches the server
+HEAD_TIMEOUT = 1.0
+# Far above what a refused head may hold (the limit plus a read or two, well under 1 MiB), far
+# below what buffering it did: a 64 MiB header grew the server by 92 MiB (and took 8.6 s).
+RSS_GROWTH_KIB = 24 * 1024
+
+
+@dataclasses.dataclass
+class Served:
+    """A server in a subprocess: its port and process."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def rss_kib(self) -> int:
+        """The server's resident memory (VmRSS), in KiB."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith("VmRSS"))[6:-2])
+
+    def connect(self) -> socket.socket:
+        """A new connection to the server, with a generous timeout for every read and write."""
+        return socket.create_connection(("127.0.0.1", self.port), timeout=10)
+
+
+def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, "the server exited"
+        assert time.monotonic() < deadline, "the server did not become ready"
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def app_py(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """`python app.py`, what `make run` serves, with the head limits above; its own SQLite file."""
+    scratch = tmp_path_factory.mktemp("app_py")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{scratch / 'app.db'}",
+        "LOG_FILE": str(scratch / "app.log"),
+        "PORT": str(port),
+        "MAX_HEADER_BYTES": str(HEAD_LIMIT),
+        "HEADER_TIMEOUT": str(HEAD_TIMEOUT),
+        "PASSWORD_HASH_TIME_COST": "1",
+        "PASSWORD_HASH_MEMORY_KIB": "1024",
+    }
+    with (scratch / "server.out").open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=output, stderr=output
+        )
+        try:
+            wait_ready(port, process)
+            yield Served(port, process)
+        finally:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    print((scratch / "server.out").read_text(errors="replace"))
+
+
+def request_head(target: str = "/hello?name=x", pad: int = 0) -> bytes:
+    """A GET request's head, with an X-Pad header of `pad` bytes when `pad` is not 0."""
+    lines = [f"GET {target} HTTP/1.1", "Host: 127.0.0.1"]
+    if pad:
+        lines.append("X-Pad: " + "a" * pad)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def head_of(size: int) -> bytes:
+    """A GET /hello head of exactly `size` bytes: request line, header lines, blank line."""
+    head = request_head(pad=size - len(request_head(pad=1)) + 1)
+    assert len(head) == size
+    return head
+
+
+def answer(connection: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """The next response on the connection: status, headers (lower-case names), body."""
+    response = http.client.HTTPResponse(connection)
+    response.begin()
+    headers = {name.lower(): value for name, value in response.getheaders()}
+    return response.status, headers, response.read()
+
+
+def closed(connection: socket.socket) -> bool:
+    """The server closed the connection (rather than leaving it open for the socket timeout)."""
+    try:
+        return connection.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def answered(connection: socket.socket) -> bool:
+    """The server has sent something (or closed) on the connection."""
+    return bool(select.select([connection], [], [], 0)[0])
+
+
+def send_until_answered(connection: socket.socket, pieces: Iterator[bytes]) -> None:
+    """Send each piece, stopping as soon as the server answers or closes."""
+    for piece in pieces:
+        if answered(connection):
+            return
+        try:
+            connection.sendall(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+
+def assert_problem(answer_: tuple[int, dict[str, str], bytes], status: int, title: str) -> str:
+    """An RFC 9457 problem with that status and title, on a connection the server closes; its
+    detail."""
+    code, headers, body = answer_
+    assert code == status
+    assert headers["content-type"] == "application/problem+json"
+    assert headers["connection"] == "close"
+    problem = json.loads(body)
+    assert problem == {"type": "about:blank", "title": title, "status": status} | {
+        "detail": problem["detail"]
+    }
+    return str(problem["detail"])
+
+
+@pytest.mark.parametrize("pieces", [1, 2], ids=["in one piece", "in two pieces"])
+def test_a_request_head_of_max_header_bytes_is_served(app_py: Served, pieces: int) -> None:
+    head = head_of(HEAD_LIMIT)
+    with app_py.connect() as connection:
+        half = len(head) // pieces
+        for start in range(0, len(head), half):
+            connection.sendall(head[start : start + half])
+            time.sleep(0.1)
+        status, _, body = answer(connection)
+    assert status == 200, body
+
+
+@pytest.mark.parametrize("pieces", [1, 2], ids=["in one piece", "in two pieces"])
+def test_a_request_head_one_byte_longer_is_431(app_py: Served, pieces: int) -> None:
+    head = head_of(HEAD_LIMIT + 1)
+    with app_py.connect() as connection:
+        half = len(head) // pieces
+        for start in range(0, len(head), half):
+            connection.sendall(head[start : start + half])
+            time.sleep(0.1)
+        detail = assert_problem(answer(connection), 431, "Request Header Fields Too Large")
+        assert f"{HEAD_LIMIT} bytes" in detail
+        assert closed(connection)
+
+
+def test_a_very_long_url_counts_toward_the_limit(app_py: Served) -> None:
+    with app_py.connect() as connection:
+        connection.sendall(request_head("/hello?name=" + "x" * 40_000))
+        assert_problem(answer(connection), 431, "Request Header Fields Too Large")
+        assert closed(connection)
+
+
+def pieces_of_a_header(size: int, piece: int = 64 * 1024) -> Iterator[bytes]:
+    yield b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Huge: "
+    for _ in range(size // piece):
+        yield b"a" * piece
+
+
+@pytest.mark.parametrize("mib", [1, 64])
+def test_a_huge_header_is_431_and_never_buffered(app_py: Served, mib: int) -> None:
+    before = app_py.rss_kib()
+    with app_py.connect() as connection:
+        if mib == 1:
+            send_until_answered(connection, iter([b"".join(pieces_of_a_header(1 << 20))]))
+        else:
+            send_until_answered(connection, pieces_of_a_header(mib << 20))
+        assert_problem(answer(connection), 431, "Request Header Fields Too Large")
+        assert closed(connection)
+    assert app_py.rss_kib() - before < RSS_GROWTH_KIB
+
+
+def test_a_head_trickling_in_is_408_after_header_timeout(app_py: Served) -> None:
+    with app_py.connect() as connection:
+        connection.sendall(b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+
+        def one_byte_a_second() -> Iterator[bytes]:
+            for _ in range(10):
+                time.sleep(1)
+                yield b"a"
+
+        send_until_answered(connection, one_byte_a_second())
+        detail = assert_problem(answer(connection), 408, "Request Timeout")
+        assert f"{HEAD_TIMEOUT:g} second" in detail
+        assert closed(connection)
+
+
+@pytest.mark.parametrize("sent", [b"", b"\r\n"], ids=["nothing", "blank lines"])
+def test_a_connection_without_a_request_is_closed_after_header_timeout(
+    app_py: Served, sent: bytes
+) -> None:
+    def twice_a_second() -> Iterator[bytes]:
+        for _ in range(20):
+            time.sleep(0.5)
+            yield sent
+
+    with app_py.connect() as connection:
+        # Blank lines before a request are allowed (RFC 9112 section 2.2) and start none.
+        if sent:
+            send_until_answered(connection, twice_a_second())
+        assert closed(connection)
+
+
+def test_keep_alive_outlives_header_timeout(app_py: Served) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", app_py.port, timeout=10)
+    try:
+        connection.request("GET", "/hello?name=x")
+        assert connection.getresponse().read()
+        first = connection.sock
+        time.sleep(HEAD_TIMEOUT * 1.5)  # longer than HEADER_TIMEOUT, shorter than keep-alive's 5 s
+        connection.request("GET", "/hello?name=y")
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.read()
+        assert connection.sock is first
+    finally:
+        connection.close()
+
+
+def test_a_large_body_sent_with_its_head_is_not_part_of_the_head(app_py: Served) -> None:
+    body = b"b" * (1 << 20)
+    head = (
+        "POST /messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/octet-stream\r\nAccept: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with app_py.connect() as connection:
+        connection.sendall(head + body)
+        status, _, receipt = answer(connection)
+    assert status == 201, receipt
+    assert json.loads(receipt)["size"] == len(body)
+
+
+def test_gunicorn_workers_limit_the_head(tmp_path: Path) -> None:
+    # Two workers, as in production: uvloop's transports rather than asyncio's.
+    with gunicorn_serving(tmp_path, HEADER_TIMEOUT=str(HEAD_TIMEOUT)) as server:
+        port = int(server.base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            send_until_answered(connection, iter([request_head(pad=1 << 20)]))
+            detail = assert_problem(answer(connection), 431, "Request Header Fields Too Large")
+            assert closed(connection)
+        assert f"{Settings().max_header_bytes} bytes" in detail
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            assert_problem(answer(connection), 408, "Request Timeout")
+            assert closed(connection)
+        server.stop()
+
+
+def test_the_head_limits_are_settings() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.max_header_bytes, defaults.header_timeout) == (32 * 1024, 10.0)
+    chosen = Settings.from_env({"MAX_HEADER_BYTES": "8192", "HEADER_TIMEOUT": "2.5"})
+    assert (chosen.max_header_bytes, chosen.header_timeout) == (8192, 2.5)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAX_HEADER_BYTES", "lots"),
+        ("MAX_HEADER_BYTES", "0"),
+        ("MAX_HEADER_BYTES", "-1"),
+        ("HEADER_TIMEOUT", "soon"),
+        ("HEADER_TIMEOUT", "0"),
+        ("HEADER_TIMEOUT", "-1"),
+        ("HEADER_TIMEOUT", "nan"),
+        ("HEADER_TIMEOUT", "inf"),
+    ],
+)
+def test_a_malformed_head_limit_is_a_settings_error(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})

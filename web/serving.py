@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from web.patches.uvicorn_limits import HeaderLimits
 
-def uvicorn_options(workers: int) -> dict[str, Any]:
+
+def uvicorn_options(
+    workers: int, *, max_header_bytes: int, header_timeout: float
+) -> dict[str, Any]:
     """uvicorn's settings for this service, served by `workers` processes on one socket.
 
     The event loop is chosen by how connections are accepted. uvloop (libuv) accepts one
@@ -19,12 +23,14 @@ def uvicorn_options(workers: int) -> dict[str, Any]:
     burst, and in one run of four two workers served no more than one. So: asyncio's loop for
     one process, uvloop for several (bench/throughput.py measures both).
 
-    httptools parses; no access log (the app writes its own line per request); client
-    addresses from X-Forwarded-For only when FORWARDED_ALLOW_IPS names the proxies to trust.
+    httptools parses, with a cap on a request head's size and on the time to receive it
+    (MAX_HEADER_BYTES, HEADER_TIMEOUT: web.patches.uvicorn_limits); no access log (the app
+    writes its own line per request); client addresses from X-Forwarded-For only when
+    FORWARDED_ALLOW_IPS names the proxies to trust.
     """
     return {
         "loop": "asyncio" if workers == 1 else "uvloop",
-        "http": "httptools",
+        "http": HeaderLimits(max_bytes=max_header_bytes, timeout=header_timeout),
         "access_log": False,
         "proxy_headers": bool(os.environ.get("FORWARDED_ALLOW_IPS")),
     }
