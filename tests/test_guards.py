@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import resource
+import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +30,14 @@ def request_limit(settings: Settings) -> int:
 
 def too_large(detail: str) -> dict[str, Any]:
     return {"type": "about:blank", "title": "Content Too Large", "status": 413, "detail": detail}
+
+
+# What every response carries (web.requests.RequestContext), but an X-Request-ID.
+ALWAYS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "content-security-policy": "frame-ancestors 'none'",
+}
 
 
 def stored_ids(base_url: str) -> list[int]:
@@ -227,8 +237,12 @@ def test_every_response_says_nosniff(client: TestClient, admin: dict[str, str]) 
     assert {name: response.status_code for name, response in responses.items()} == {
         name: int(name[:3]) for name in responses
     }
+    responses["200 UI"] = client.get("/ui/")
     for response in responses.values():
         assert response.headers.get_list("x-content-type-options") == ["nosniff"]
+        # Neither Swagger UI's page nor any answer may be shown in another site's frame.
+        assert response.headers.get_list("x-frame-options") == ["DENY"]
+        assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
 
 
 def test_nosniff_over_real_http(live_server: str) -> None:
@@ -274,7 +288,7 @@ def test_options_describes_the_path(client: TestClient, path: str, headers: dict
     response = client.options(path)
     assert response.status_code == 204
     assert response.content == b""
-    assert without_request_id(response) == {**headers, "x-content-type-options": "nosniff"}
+    assert without_request_id(response) == {**headers, **ALWAYS}
 
 
 def test_options_on_an_unknown_path_is_404(client: TestClient) -> None:
@@ -294,3 +308,48 @@ def test_options_matches_paths_as_routing_does(client: TestClient) -> None:
     assert client.options("/articles/12").status_code == 204
     assert client.options("/articles/abc").status_code == 404
     assert client.get("/articles/abc").status_code == 404
+
+
+# --- what a client may leave half done -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "part"),
+    [
+        ("text/plain", b"a" * 500),
+        ("application/json", b'{"message": "' + b"b" * 400),
+        ("application/octet-stream", b"c" * 500),
+        (
+            "multipart/form-data; boundary=b",
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\nabc',
+        ),
+    ],
+)
+def test_a_body_the_client_gives_up_on_is_never_stored(
+    live_server: str, settings: Settings, content_type: str, part: bytes
+) -> None:
+    """The client says 1000 bytes, sends fewer and goes away: no part of it is taken for the
+    whole (it was stored, 201), nor is it logged as the client's mistake (400): 499."""
+    host, port = live_server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(
+            b"POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: " + content_type.encode()
+            + b"\r\nContent-Length: 1000\r\n\r\n" + part
+        )  # fmt: skip
+        time.sleep(0.2)  # the server has the head and some body, and waits for the rest
+    deadline = time.monotonic() + 10
+    log = Path(settings.log_file)
+    while "POST /messages 499" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "POST /messages 499" in log.read_text()
+    assert "POST /messages 201" not in log.read_text()
+    assert "POST /messages 400" not in log.read_text()
+    assert stored_ids(live_server) == []
+
+
+@pytest.mark.parametrize("path", ["/messages/", "/articles/", "/users/", "/hello/"])
+def test_a_path_with_a_trailing_slash_is_404_not_a_redirect(client: TestClient, path: str) -> None:
+    response = client.get(path, follow_redirects=False)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "location" not in response.headers

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections import deque
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
@@ -103,6 +104,11 @@ class Guards(BodyLimit):
     async def forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] == "OPTIONS" and await answer_options(self.routes, scope, send):
             return
+        path: str = scope["path"]
+        if path.endswith("/") and path != "/" and self.routes.allowed(path) is None:
+            # Not a redirect to the path without the slash (the router's 307), which the
+            # contract does not declare: nothing lives here.
+            raise HTTPException(status_code=404)
         too_long = self.routes.unconvertible_integer(scope["path"])
         if too_long is not None:
             limit = sys.get_int_max_str_digits()

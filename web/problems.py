@@ -14,10 +14,12 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from werkzeug.datastructures import Headers
 
 from errors import DependencyUnavailable, DomainError, InsufficientStorage
 from store.db import is_storage_full
+from web.requests import CLIENT_CLOSED_REQUEST, ClientDisconnected
 from web.routes import Routes
 
 PROBLEM_JSON = "application/problem+json"
@@ -49,6 +51,8 @@ def _database_unavailable(exc: Exception) -> bool:
 
 def _parts(exc: Exception) -> tuple[int, str, str | None, dict[str, str]]:
     """Status, title, detail and headers of any exception."""
+    if isinstance(exc, ClientDisconnected | ClientDisconnect):
+        return CLIENT_CLOSED_REQUEST, "Client Closed Request", None, {}
     if isinstance(exc, DBAPIError) and is_storage_full(exc):
         exc = InsufficientStorage(retry_after=FULL_RETRY_AFTER_SECONDS)
     if _database_unavailable(exc):
@@ -90,7 +94,9 @@ def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
         if isinstance(exc, DomainError):
             body.update(exc.extensions)
         headers = Headers(extra_headers)
-        if status == 507:
+        if status == CLIENT_CLOSED_REQUEST:
+            logger.info("the client closed the connection before its request was complete")
+        elif status == 507:
             logger.error("the database is full: %s", type(exc).__name__)
         elif isinstance(exc, DependencyUnavailable):
             logger.error("%s unavailable: %s", exc.dependency, exc.cause)

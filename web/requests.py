@@ -17,8 +17,20 @@ VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 access_lines = AccessLines()
 
-# On every response, unless it sets its own: browsers must not guess a media type.
+# On every response, unless it sets its own: browsers must not guess a media type, nor show a
+# response (Swagger UI's page included) inside another site's frame (clickjacking).
 NOSNIFF = (b"x-content-type-options", b"nosniff")
+NO_FRAMING = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+)
+# Not an HTTP status a client ever sees (nginx's): the client closed the connection before its
+# request was complete, so nothing was done and nothing could be answered.
+CLIENT_CLOSED_REQUEST = 499
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its request's body was complete: nothing is to be done."""
 
 
 def _request_id(scope: Scope) -> str:
@@ -35,7 +47,10 @@ class RequestContext:
     Every response gets `X-Request-ID` and each of `always` (name, value) it does not set."""
 
     def __init__(
-        self, app: ASGIApp, services: Services, always: tuple[tuple[bytes, bytes], ...] = (NOSNIFF,)
+        self,
+        app: ASGIApp,
+        services: Services,
+        always: tuple[tuple[bytes, bytes], ...] = (NOSNIFF, *NO_FRAMING),
     ) -> None:
         self.app = app
         self.services = services
@@ -56,6 +71,8 @@ class RequestContext:
         status: dict[str, Any] = {"code": 500}
 
         async def send_with_id(message: Message) -> None:
+            if status["code"] == CLIENT_CLOSED_REQUEST:
+                return  # nobody to answer
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 headers = list(message.get("headers", []))
@@ -70,8 +87,22 @@ class RequestContext:
                 message = {**message, "headers": headers}
             await send(message)
 
+        complete = False
+
+        async def receive_whole() -> Message:
+            """The request's messages; ClientDisconnected if it ends before its body does, so
+            that no part of a body is ever taken for all of it (and stored)."""
+            nonlocal complete
+            message = await receive()
+            if message["type"] == "http.request":
+                complete = not message.get("more_body", False)
+            elif message["type"] == "http.disconnect" and not complete:
+                status["code"] = CLIENT_CLOSED_REQUEST
+                raise ClientDisconnected
+            return message
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_whole, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             operation = extensions.get("connexion_routing", {}).get("operation_id")
