@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve-prod test lint docs migrate clean bench bench-http bench-pagination fuzz test-browser sdk
+.PHONY: run serve-prod test lint docs migrate clean bench bench-tools bench-http bench-auth bench-pagination fuzz test-browser sdk
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,17 +63,22 @@ migrate: $(STAMP)  ## bring DATABASE_URL's schema to the newest migration
 clean:
 	rm -rf $(VENV) build *.egg-info
 
-bench: bench-http bench-pagination  ## every benchmark; results go to build/bench/
+bench: bench-http bench-auth bench-pagination  ## every benchmark; results go to build/bench/
 
-bench-http: $(STAMP)  ## the service vs plain Flask vs raw Starlette under wrk (about 6 minutes; needs 2 cores); 2 vs 1 workers also on PostgreSQL when BENCH_DATABASE_URL is set
+bench-tools:  # Debian's wrk and taskset, installed when root
 	@if ! command -v wrk >/dev/null || ! command -v taskset >/dev/null; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk util-linux >/dev/null; \
 		else \
-			echo "make bench-http needs wrk and taskset: sudo apt-get install wrk util-linux" >&2; exit 1; \
+			echo "make bench needs wrk and taskset: sudo apt-get install wrk util-linux" >&2; exit 1; \
 		fi; \
 	fi
+
+bench-http: $(STAMP) bench-tools  ## the service vs plain Flask vs raw Starlette under wrk (about 6 minutes; needs 2 cores); 2 vs 1 workers also on PostgreSQL when BENCH_DATABASE_URL is set
 	$(PY) -m bench.throughput
+
+bench-auth: $(STAMP) bench-tools  ## HTTP Basic vs Bearer under a 95/5 read/write mix, and a burst of 100 guesses: checks made and peak memory (about 2 minutes)
+	$(PY) -m bench.auth
 
 bench-pagination: $(STAMP)  ## 10^6 articles: first vs deep page latency, SQLite then PostgreSQL when BENCH_DATABASE_URL is set
 	$(PY) -m bench.pagination --database-url sqlite:///./build/bench/pagination.db

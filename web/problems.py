@@ -91,8 +91,6 @@ def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
         if not isinstance(exc, DomainError):
             detail = _framework_detail(status, request, routes) or detail
         body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
-        if isinstance(exc, DomainError):
-            body.update(exc.extensions)
         headers = Headers(extra_headers)
         if status == CLIENT_CLOSED_REQUEST:
             logger.info("the client closed the connection before its request was complete")
@@ -115,6 +113,8 @@ def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
             logger.info("%s %s", status, title)
         if detail:
             body["detail"] = detail
+        if isinstance(exc, DomainError):
+            body.update(exc.extensions)
         if status == 401:
             body["message"] = "Authenticate."
             headers.remove("WWW-Authenticate")
