@@ -48,6 +48,7 @@ from bench.throughput import (
     _serve,
     _wait_ready,
     _workers,
+    production_env,
 )
 
 PORT = 8191
@@ -133,16 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stale in OUT.glob("auth.db*"):
         stale.unlink()
     password = secrets.token_urlsafe(24)  # never written anywhere
-    env = {
-        "APP_ENV": "production",
-        "DATABASE_URL": "sqlite:///./build/bench/auth.db",
-        "ADMIN_PASSWORD": password,
-        "ADMIN_PASSWORD_FILE": "",
-        "LOG_FILE": "build/bench/auth.log",
-        "DEBUG": "",
-        "HOST": "127.0.0.1",
-        "WORKERS": "1",
-    }
+    env = {**production_env("auth", password), "WORKERS": "1"}
     gunicorn = str(PYTHON_BIN / "gunicorn")
     server = Server("auth", PORT, (gunicorn, "-c", "deploy/gunicorn.conf.py", "app:app"))
     base = f"http://127.0.0.1:{PORT}"

@@ -240,6 +240,19 @@ def _seed(base: str, password: str) -> tuple[str, int]:
         return token, first + ARTICLES // 2
 
 
+def production_env(name: str, password: str) -> dict[str, str]:
+    """The service's production settings, on build/bench/<name>.db, logging to <name>.log."""
+    return {
+        "APP_ENV": "production",
+        "DATABASE_URL": f"sqlite:///./build/bench/{name}.db",
+        "ADMIN_PASSWORD": password,
+        "ADMIN_PASSWORD_FILE": "",
+        "LOG_FILE": f"build/bench/{name}.log",
+        "DEBUG": "",
+        "HOST": "127.0.0.1",
+    }
+
+
 def _servers(names: Sequence[str]) -> list[Server]:
     gunicorn = str(PYTHON_BIN / "gunicorn")
     catalogue = {
@@ -299,15 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for log in OUT.glob("*.err"):
         log.unlink()
     password = secrets.token_urlsafe(24)  # never written anywhere
-    env = {
-        "APP_ENV": "production",
-        "DATABASE_URL": "sqlite:///./build/bench/http.db",
-        "ADMIN_PASSWORD": password,
-        "ADMIN_PASSWORD_FILE": "",
-        "LOG_FILE": "build/bench/app.log",
-        "DEBUG": "",
-        "HOST": "127.0.0.1",
-    }
+    env = production_env("http", password)
     servers = _servers(names)
     report: dict[str, object] = {"machine": _machine(), "args": vars(args)}
 
