@@ -43,16 +43,6 @@ class NotFound(DomainError):
     title = "Not Found"
 
 
-class NotAcceptable(DomainError):
-    """No representation the client accepts."""
-
-    status = 406
-    title = "Not Acceptable"
-
-    def __init__(self, available: Sequence[str]) -> None:
-        super().__init__("This resource is available as: " + ", ".join(available) + ".")
-
-
 class PayloadTooLarge(DomainError):
     """The body is larger than the service stores."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
+ROOT = Path(__file__).resolve().parent.parent
 ADMIN = "admin:secret"
 # What a schema-valid request may get, as in test_contract.py (test_fuzz.py checks they agree):
 # a schema-valid If-Match is still a precondition, so 412 and 428 are legitimate answers; a
@@ -251,8 +253,9 @@ def run(
         schema=schema,
     )
     print("$", shlex.join(argv), flush=True)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz_hooks", "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        argv, cwd=out, capture_output=capture, text=True, encoding="utf-8", check=False
+        argv, cwd=out, env=env, capture_output=capture, text=True, encoding="utf-8", check=False
     )
 
 

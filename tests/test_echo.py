@@ -62,7 +62,7 @@ def test_echo_refuses_an_undeclared_media_type(client: TestClient) -> None:
     assert response.status_code == 415
     assert response.headers["content-type"] == "application/problem+json"
     assert (
-        response.headers["accept-post"] == "text/plain, application/json, application/octet-stream"
+        response.headers["accept-post"] == "application/json, text/plain, application/octet-stream"
     )
 
 

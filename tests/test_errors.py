@@ -101,12 +101,14 @@ def test_broken_multipart_is_400_not_500(client: TestClient, content_type: str) 
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_json_null_is_a_message_not_an_empty_body(client: TestClient) -> None:
-    response = client.post(
-        "/messages", content=b"null", headers={"Content-Type": "application/json"}
-    )
-    assert response.status_code == 201
-    assert response.text == "JSON Message: null"
+@pytest.mark.parametrize("body", [b"null", b"[1, 2]", b"3", b'"text"'])
+def test_a_json_message_is_an_object(client: TestClient, body: bytes) -> None:
+    """The spec says JsonObject, not any JSON (a generated client could not send `{}`); a
+    literal `null` is checked against it, not mistaken for a missing body."""
+    response = client.post("/messages", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The body breaks its `type` rule (object)."
+    assert client.get("/messages").json()["items"] == []
 
 
 def test_json_null_article_is_rejected_by_its_schema(
@@ -152,7 +154,7 @@ def test_framework_errors_say_what_to_do(client: TestClient) -> None:
     )
     assert unsupported.json()["detail"] == (
         "application/xml is not accepted here; send one of: "
-        "text/plain, application/json, application/octet-stream, multipart/form-data."
+        "application/json, text/plain, application/octet-stream, multipart/form-data."
     )
 
 

@@ -20,8 +20,8 @@ from web.guards import MULTIPART_ALLOWANCE, BodyLimit
 
 MIB = 1024 * 1024
 OCTETS = {"Content-Type": "application/octet-stream"}
-MESSAGE_TYPES = "text/plain, application/json, application/octet-stream, multipart/form-data"
-ECHO_TYPES = "text/plain, application/json, application/octet-stream"
+MESSAGE_TYPES = "application/json, text/plain, application/octet-stream, multipart/form-data"
+ECHO_TYPES = "application/json, text/plain, application/octet-stream"
 
 
 def request_limit(settings: Settings) -> int:

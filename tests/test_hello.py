@@ -3,6 +3,8 @@
 import pytest
 from starlette.testclient import TestClient
 
+from tests.conftest import basic
+
 SERVICE_DESC = '</openapi.json>; rel="service-desc"'
 
 
@@ -42,11 +44,40 @@ def test_unknown_query_parameters_are_ignored(client: TestClient) -> None:
     assert client.get("/hello?nmae=Luis").text == "Hello John Doe"
 
 
-def test_hello_unsatisfiable_accept_is_406_listing_what_exists(client: TestClient) -> None:
+def test_an_accept_nothing_satisfies_gets_the_default_not_406(client: TestClient) -> None:
+    """RFC 9110 section 12.5.1: the server may answer in its default instead of 406, which
+    generated clients need (they ask for JSON, or problem+json, from text-only operations)."""
     response = client.get("/hello", headers={"Accept": "image/png"})
-    assert response.status_code == 406
-    assert response.headers["content-type"] == "application/problem+json"
-    assert "text/plain, application/json" in response.json()["detail"]
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.text == "Hello John Doe"
+    for accept in ("application/json", "application/problem+json"):
+        secret = client.get("/secrets", headers={"Accept": accept, **basic("admin", "secret")})
+        assert (secret.status_code, secret.text) == (200, "Shhh this is top secret spy stuff!")
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, "text/plain; charset=utf-8"),
+        ("*/*", "text/plain; charset=utf-8"),
+        (
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "text/plain; charset=utf-8",
+        ),
+        ("application/json", "application/json"),
+        ("application/json, text/plain", "text/plain; charset=utf-8"),  # a tie: the default
+        ("text/plain;q=0.5, application/json", "application/json"),
+        ("application/*", "application/json"),
+    ],
+)
+def test_the_spec_names_what_a_client_that_accepts_anything_gets(
+    client: TestClient, accept: str | None, expected: str
+) -> None:
+    """The spec lists JSON first (generated clients type it) and names text/plain as the default
+    (`x-default-media-type`): what curl gets, and what a tie with anything else gives."""
+    headers = {} if accept is None else {"Accept": accept}
+    assert client.get("/hello", headers=headers).headers["content-type"] == expected
 
 
 def test_accept_quality_values_are_honoured(client: TestClient) -> None:

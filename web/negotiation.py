@@ -9,7 +9,6 @@ from typing import Any
 import flask
 from connexion import context
 
-from errors import NotAcceptable
 from web.conditional import not_modified
 
 Body = str | bytes | dict[str, Any] | list[Any]
@@ -21,10 +20,14 @@ V2 = "application/vnd.example.v2+json"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _declared(status: int) -> list[str]:
-    """The media types the current operation's spec declares for this status, in spec order."""
+DEFAULT_EXTENSION = "x-default-media-type"
+
+
+def _declared(status: int) -> tuple[list[str], str | None]:
+    """The media types the current operation's spec declares for this status, in spec order,
+    and the one it names as the default (`x-default-media-type`), if any."""
     response = context.operation.responses.get(str(status), {})
-    return list(response.get("content", {}))
+    return list(response.get("content", {})), response.get(DEFAULT_EXTENSION)
 
 
 def _candidates(declared: list[str], representations: Representations) -> list[str]:
@@ -37,19 +40,15 @@ def _candidates(declared: list[str], representations: Representations) -> list[s
     return chosen
 
 
-def _choose(candidates: list[str], prefer: str | None) -> str:
-    """The client's preferred candidate; for a missing Accept or `*/*`, `prefer` or the first."""
-    if prefer in candidates:
-        candidates = [prefer, *(media_type for media_type in candidates if media_type != prefer)]
+def _choose(candidates: list[str], default: str) -> str:
+    """The candidate the client prefers; the default for a missing Accept, for `*/*`, for a tie
+    with it, and (RFC 9110 section 12.5.1) for an Accept that no candidate satisfies: a client
+    that asks for JSON from an operation that has only text gets the text, not a 406."""
     if flask.request.headers.get("Accept") in (None, "", "*/*"):
-        return candidates[0]  # what Werkzeug's best match gives, without parsing the header
+        return default  # what Werkzeug's best match gives, without parsing the header
     accept = flask.request.accept_mimetypes
-    if not accept:
-        return candidates[0]
-    best = accept.best_match(candidates)
-    if best is None:
-        raise NotAcceptable(candidates)
-    return best
+    ordered = [default, *(media_type for media_type in candidates if media_type != default)]
+    return accept.best_match(ordered, default)
 
 
 def _encode(body: Body, media_type: str) -> tuple[bytes, str]:
@@ -71,10 +70,16 @@ def respond(
     """Render the representation the client prefers among those the spec declares for `status`.
 
     With an `etag`, a GET whose If-None-Match holds it gets 304 and no body. `prefer` is the
-    media type to answer in when the client accepts anything (e.g. the one its body was in).
+    media type to answer in when the client accepts anything (e.g. the one its body was in);
+    otherwise the spec's `x-default-media-type`, or the first type it lists.
     """
-    candidates = _candidates(_declared(status), representations)
-    media_type = _choose(candidates, prefer)
+    declared, default = _declared(status)
+    candidates = _candidates(declared, representations)
+    if prefer in candidates:
+        default = prefer
+    elif default not in candidates:
+        default = candidates[0]
+    media_type = _choose(candidates, default)
     if etag is not None and flask.request.method in ("GET", "HEAD") and not_modified(etag):
         response = no_content({"ETag": etag})
         response.status_code = 304
