@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve-prod test lint docs migrate clean bench bench-tools bench-http bench-auth bench-pagination fuzz test-browser sdk
+.PHONY: run serve-prod test lint docs migrate clean bench bench-tools bench-http bench-auth bench-pagination fuzz test-browser sdk mock
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -96,5 +96,8 @@ fuzz: $(STAMP)  ## schemathesis deeper than CI: every check and phase, 300 examp
 	$(PY) -m tests.fuzzing --base-url http://127.0.0.1:8099 --max-examples 300 --out build/fuzz; \
 	status=$$?; kill $$server; wait $$server 2>/dev/null; exit $$status
 
-sdk: $(STAMP)  ## a typed Python client (openapi-python-client) from a live server's /openapi.json, in build/sdk/
-	$(PY) -m tests.test_sdk
+sdk: $(STAMP) $(NODE_STAMP)  ## four clients from a live server's /openapi.json by stock generators, in build/sdk/ (see sdk/build.py; needs Java and Node)
+	$(PY) -m sdk.build
+
+mock: $(NODE_STAMP)  ## a Prism mock of the contract on http://127.0.0.1:4010, answering from its examples
+	./node_modules/.bin/prism mock --host 127.0.0.1 --port 4010 openapi/api.yaml
