@@ -5,13 +5,17 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
@@ -27,7 +31,8 @@ from web.serving import uvicorn_options
 # the service itself never uses httpx.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ... under pytest -n
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+ROOT_DIR = Path(__file__).resolve().parent.parent  # "gw0", "gw1", ... under pytest -n
 
 
 def per_worker_postgres(url: str | None) -> str | None:
@@ -176,3 +181,98 @@ def basic(username: str, password: str) -> dict[str, str]:
 def admin() -> dict[str, str]:
     """The development admin's credentials (the README's `curl -u admin:secret`)."""
     return basic("admin", "secret")
+
+
+# --- generated clients and Prism (tests/test_sdk*.py) ---------------------------------------------
+
+PRISM = ROOT_DIR / "node_modules" / ".bin" / "prism"
+
+
+@contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """One pytest-xdist worker at a time, for what they share (build/sdk/)."""
+    import fcntl
+
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def sdk_built(testrun_uid: str) -> Path:
+    """build/sdk/: every client of sdk/build.py, generated once per test run (by whichever
+    xdist worker comes first) from a scratch server's /openapi.json."""
+    from sdk import build
+
+    missing = [tool for tool in ("java", "node") if shutil.which(tool) is None]
+    if missing or not PRISM.exists():
+        pytest.skip(f"make sdk needs Java and Node (and `npm ci`'s tools), missing: {missing}")
+    done = build.OUT / ".built"
+    with exclusive(build.OUT / ".lock"):
+        if not done.exists() or done.read_text() != testrun_uid:
+            with build.scratch_server() as base_url:
+                build.fetch_spec(base_url)
+            for name in build.CLIENTS:
+                result = build.generate(name)
+                assert result.returncode == 0, f"{name}:\n{result.stdout}{result.stderr}"
+            done.write_text(testrun_uid)
+    return build.OUT
+
+
+@dataclass
+class Prism:
+    """`prism proxy --errors` in front of a live server: every request and response is checked
+    against openapi/api.yaml, and a violation is answered by Prism itself (422 for a request)
+    and written to its output."""
+
+    base_url: str
+    output: Path
+
+    def violations(self) -> list[str]:
+        """The lines of Prism's output that report a request or response violation."""
+        text = self.output.read_text(encoding="utf-8", errors="replace")
+        return [line for line in text.splitlines() if "Violation" in line or "✖" in line]
+
+
+@contextmanager
+def prism_proxy(upstream: str, directory: Path) -> Iterator[Prism]:
+    """Prism 5.14 proxying to `upstream`, on a free port, until the block ends."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    output = directory / "prism.log"
+    argv = [
+        str(PRISM), "proxy", "--errors", "--host", "127.0.0.1", "--port", str(port),
+        str(ROOT_DIR / "openapi" / "api.yaml"), upstream,
+    ]  # fmt: skip
+    with output.open("wb") as sink:
+        process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base_url}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, output.read_text()
+                assert time.monotonic() < deadline, "Prism did not start"
+                time.sleep(0.2)
+        yield Prism(base_url, output)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def through_prism(live_server: str, tmp_path: Path) -> Iterator[Prism]:
+    """The live server behind Prism's validating proxy."""
+    with prism_proxy(live_server, tmp_path) as prism:
+        yield prism
