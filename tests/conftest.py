@@ -203,7 +203,7 @@ def exclusive(lock_file: Path) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def sdk_built(testrun_uid: str) -> Path:
+def sdk_built(request: pytest.FixtureRequest) -> Path:
     """build/sdk/: every client of sdk/build.py, generated once per test run (by whichever
     xdist worker comes first) from a scratch server's /openapi.json."""
     from sdk import build
@@ -211,15 +211,18 @@ def sdk_built(testrun_uid: str) -> Path:
     missing = [tool for tool in ("java", "node") if shutil.which(tool) is None]
     if missing or not PRISM.exists():
         pytest.skip(f"make sdk needs Java and Node (and `npm ci`'s tools), missing: {missing}")
+    # One id for the whole run: xdist's, shared by its workers; else this process's.
+    workerinput = getattr(request.config, "workerinput", None)
+    run_id = workerinput["testrunuid"] if workerinput else f"pid-{os.getpid()}"
     done = build.OUT / ".built"
     with exclusive(build.OUT / ".lock"):
-        if not done.exists() or done.read_text() != testrun_uid:
+        if not done.exists() or done.read_text() != run_id:
             with build.scratch_server() as base_url:
                 build.fetch_spec(base_url)
             for name in build.CLIENTS:
                 result = build.generate(name)
                 assert result.returncode == 0, f"{name}:\n{result.stdout}{result.stderr}"
-            done.write_text(testrun_uid)
+            done.write_text(run_id)
     return build.OUT
 
 

@@ -89,3 +89,62 @@ def test_every_error_response_is_problem_json_and_500_is_declared() -> None:
                     else response
                 )
                 assert list(resolved["content"]) == ["application/problem+json"], (label, status)
+
+
+def resolve(spec: dict, node: dict) -> dict:  # type: ignore[type-arg]
+    """A local `$ref` followed to what it names."""
+    while "$ref" in node:
+        target = spec
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def test_every_response_header_path_parameter_and_if_match_has_an_example() -> None:
+    """What a mock (Prism, `make mock`) answers with, or sends, instead of the literal `string`."""
+    spec = load_spec()
+    missing = []
+    for path, item in spec["paths"].items():
+        shared = item.get("parameters", [])
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            for parameter in (
+                resolve(spec, p) for p in [*shared, *operation.get("parameters", [])]
+            ):
+                wanted = parameter["in"] == "path" or parameter["name"] in (
+                    "If-Match",
+                    "If-None-Match",
+                )
+                has = "example" in parameter or "example" in parameter.get("schema", {})
+                if wanted and not has:
+                    missing.append(f"{method.upper()} {path} parameter {parameter['name']}")
+            for status, response in operation["responses"].items():
+                for name, header in resolve(spec, response).get("headers", {}).items():
+                    if "example" not in resolve(spec, header):
+                        missing.append(f"{method.upper()} {path} {status} header {name}")
+    assert missing == []
+
+
+def test_error_examples_fit_their_operations() -> None:
+    """A 404's example names the operation's own kind of resource and URL; a 415's example lists
+    exactly the media types the operation accepts, in the order Accept-Post gives them."""
+    spec = load_spec()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            responses = operation["responses"]
+            label = f"{method.upper()} {path}"
+            if "404" in responses:
+                example = resolve(spec, responses["404"])["content"]["application/problem+json"]
+                collection = path.split("/")[1]
+                assert f"/{collection}/" in example["example"]["message"], label
+                assert collection.rstrip("s") in example["example"]["detail"], label
+            if "415" in responses:
+                example = resolve(spec, responses["415"])["content"]["application/problem+json"]
+                accepted = list(resolve(spec, operation["requestBody"])["content"])
+                assert example["example"]["detail"].endswith(
+                    f"send one of: {', '.join(accepted)}."
+                ), label
