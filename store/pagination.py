@@ -33,13 +33,13 @@ def encode_cursor(last_id: int) -> str:
 
 
 def decode_cursor(cursor: str | None) -> int:
-    """The id a cursor starts after (0 for the first page).
+    """The id a cursor starts after (-1 for the first page: the admin is user 0).
 
     Every string the spec's pattern admits is a position: a cursor we never issued still names
     a place in the id order, so it gets a page (perhaps empty), never an error.
     """
     if cursor is None:
-        return 0
+        return -1
     try:
         position = int.from_bytes(base64.urlsafe_b64decode(cursor + "="), "big")
     except (binascii.Error, ValueError):

@@ -15,6 +15,9 @@ from store.models import Article, User
 from store.pagination import Page, decode_cursor, paginate
 
 TUTORIAL_USERS = ("john", "steve", "bill")
+# The configured admin's id on a new database. An explicit id moves neither PostgreSQL's
+# sequence nor SQLite's AUTOINCREMENT counter past the tutorial's users: the next is 4.
+ADMIN_ID = 0
 
 
 @dataclass(frozen=True)
@@ -90,20 +93,28 @@ def ensure_fixtures(
 ) -> None:
     """Seed an empty database with the tutorial's users and the admin.
 
-    On an empty table: john, steve and bill (ids 1-3, no password) and the admin (id 4); the
-    admin also when missing from a table that has users. Whether a stored admin's hash still
-    matches the settings is auth.admin's concern, after start-up.
+    On an empty table: john, steve and bill (ids 1-3, no password) and the admin as user 0,
+    outside the tutorial's numbering, so that a fresh install has nothing at /users/4 (the
+    tutorial's 404) and the next user is 4; the admin also, with the next id, when missing from
+    a table that has users. Whether a stored admin's hash still matches the settings is
+    auth.admin's concern, after start-up.
     """
     with db.write() as session:
         db.hold_setup_lock(session.connection())
-        if session.scalar(select(func.count()).select_from(User)) == 0:
+        empty = session.scalar(select(func.count()).select_from(User)) == 0
+        if empty:
             for name in TUTORIAL_USERS:
                 session.add(User(username=name, role="user"))
                 session.flush()
         admin = session.scalars(select(User).where(User.username == admin_username)).one_or_none()
         if admin is None:
             session.add(
-                User(username=admin_username, role="admin", password_hash=hash_admin_password())
+                User(
+                    id=ADMIN_ID if empty else None,
+                    username=admin_username,
+                    role="admin",
+                    password_hash=hash_admin_password(),
+                )
             )
 
 

@@ -76,7 +76,7 @@ def test_reading_an_article_as_v2(client: TestClient, admin: dict[str, str]) -> 
     article = response.json()
     assert article["links"] == {
         "self": {"href": "/articles/1"},
-        "author": {"href": "/users/4"},
+        "author": {"href": "/users/0"},
         "collection": {"href": "/articles"},
     }
     created = datetime.fromisoformat(article["created_at"])

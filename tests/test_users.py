@@ -10,7 +10,7 @@ from tests.conftest import basic
 
 
 @pytest.mark.parametrize(
-    ("user_id", "name"), [(1, "john"), (2, "steve"), (3, "bill"), (4, "admin")]
+    ("user_id", "name"), [(1, "john"), (2, "steve"), (3, "bill"), (0, "admin")]
 )
 def test_user_is_the_tutorials_shape(client: TestClient, user_id: int, name: str) -> None:
     response = client.get(f"/users/{user_id}")
@@ -21,6 +21,13 @@ def test_user_is_the_tutorials_shape(client: TestClient, user_id: int, name: str
 
 def test_user_2_is_exactly_steve(client: TestClient) -> None:
     assert client.get("/users/2").text == '{"2": "steve"}'
+
+
+def test_a_fresh_install_has_no_user_4_as_in_the_tutorial(client: TestClient) -> None:
+    """The tutorial's users are 1 john, 2 steve and 3 bill; the configured admin is 0."""
+    response = client.get("/users/4")
+    assert response.status_code == 404
+    assert response.json()["message"] == "Not Found: http://testserver/users/4"
 
 
 def test_unknown_user_is_the_tutorials_404(client: TestClient) -> None:
@@ -50,11 +57,11 @@ def test_users_are_listed_a_page_at_a_time(client: TestClient) -> None:
     first = client.get("/users?limit=3")
     assert first.status_code == 200
     page = first.json()
-    assert [user["username"] for user in page["items"]] == ["john", "steve", "bill"]
+    assert [user["username"] for user in page["items"]] == ["admin", "john", "steve"]
     assert "password" not in first.text
     assert first.headers["link"] == f'<{page["links"]["next"]["href"]}>; rel="next"'
     rest = client.get(page["links"]["next"]["href"]).json()
-    assert [user["username"] for user in rest["items"]] == ["admin"]
+    assert [user["username"] for user in rest["items"]] == ["bill"]
 
 
 def test_admin_creates_a_user_who_can_log_in(
@@ -64,7 +71,7 @@ def test_admin_creates_a_user_who_can_log_in(
         "/users", json={"username": "alice", "password": "correct horse"}, headers=admin
     )
     assert response.status_code == 201
-    assert response.headers["location"] == "/users/5"
+    assert response.headers["location"] == "/users/4"
     assert response.json()["username"] == "alice"
     assert "correct horse" not in response.text
     assert client.get("/secrets", headers=basic("alice", "correct horse")).status_code == 200
@@ -114,17 +121,17 @@ def test_only_admins_manage_users(client: TestClient, admin: dict[str, str]) -> 
 def test_admin_deletes_a_user_and_their_tokens(client: TestClient, admin: dict[str, str]) -> None:
     client.post("/users", json={"username": "alice", "password": "password-1"}, headers=admin)
     token = client.post("/tokens", headers=basic("alice", "password-1")).json()["access_token"]
-    assert client.delete("/users/5", headers=admin).status_code == 204
-    assert client.get("/users/5").status_code == 404
+    assert client.delete("/users/4", headers=admin).status_code == 204
+    assert client.get("/users/4").status_code == 404
     assert client.get("/secrets", headers={"Authorization": f"Bearer {token}"}).status_code == 401
-    assert client.delete("/users/5", headers=admin).status_code == 404
+    assert client.delete("/users/4", headers=admin).status_code == 404
 
 
 def test_authors_and_the_admin_cannot_be_deleted(client: TestClient, admin: dict[str, str]) -> None:
     client.post("/articles", json={"title": "T", "body": "B"}, headers=admin)
-    response = client.delete("/users/4", headers=admin)
+    response = client.delete("/users/0", headers=admin)
     assert response.status_code == 409
     client.post("/users", json={"username": "alice", "password": "password-1"}, headers=admin)
     client.post("/articles", json={"title": "A", "body": "B"}, headers=basic("alice", "password-1"))
-    assert client.delete("/users/5", headers=admin).status_code == 409
-    assert client.get("/users/5").status_code == 200
+    assert client.delete("/users/4", headers=admin).status_code == 409
+    assert client.get("/users/4").status_code == 200

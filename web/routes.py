@@ -24,7 +24,8 @@ def _integers(spec: dict[str, Any], item: dict[str, Any]) -> list[str]:
     return [
         parameter["name"]
         for parameter in (_resolve(spec, p) for p in item.get("parameters", []))
-        if parameter.get("in") == "path" and parameter.get("schema", {}).get("type") == "integer"
+        if parameter.get("in") == "path"
+        and _resolve(spec, parameter.get("schema", {})).get("type") == "integer"
     ]
 
 
