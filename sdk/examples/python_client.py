@@ -195,7 +195,7 @@ def users(anonymous: Client, admin: AuthenticatedClient) -> None:
     assert isinstance(steve, UserEntry) and steve.to_dict() == {"2": "steve"}, steve
     page = list_users.sync(client=anonymous, limit=3)
     assert isinstance(page, UserPage), page
-    assert [user.username for user in page.items] == ["john", "steve", "bill"]
+    assert [user.username for user in page.items] == ["admin", "john", "steve"]
     grace = post_user.sync(client=admin, body=UserInput(username="grace", password="correct-hor5e"))
     assert isinstance(grace, UserProfile) and grace.username == "grace", grace
     assert delete_user.sync_detailed(grace.id, client=admin).status_code == 204

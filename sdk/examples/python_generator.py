@@ -133,7 +133,7 @@ def users(anonymous: ApiClient, admin: ApiClient) -> None:
     assert UsersApi(anonymous).get_user(2) == {"2": "steve"}
     page = UsersApi(anonymous).list_users(limit=3)
     assert isinstance(page, UserPage), page
-    assert [user.username for user in page.items] == ["john", "steve", "bill"]
+    assert [user.username for user in page.items] == ["admin", "john", "steve"]
     grace = UsersApi(admin).post_user(UserInput(username="grace", password="correct-hor5e"))
     assert isinstance(grace, UserProfile) and grace.username == "grace", grace
     assert UsersApi(admin).delete_user_with_http_info(grace.id).status_code == 204
