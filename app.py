@@ -32,8 +32,8 @@ from auth.passwords import Passwords, RecentChecks
 from auth.throttle import ACCOUNT, ADDRESS, FailedLogins, MemoryStore, Policy, RedisStore
 from settings import Settings, SettingsError
 from store.db import Database
+from web import deprecation, problems
 from web import logging as app_logging
-from web import problems
 from web.guards import MULTIPART_ALLOWANCE, Guards
 from web.metrics import Metrics
 from web.requests import RequestContext
@@ -139,6 +139,12 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     fastpath.install(app, threads=settings.request_threads)
     problems.install(app, routes, debug=settings.debug)
     app.add_middleware(RequestContext, MiddlewarePosition.BEFORE_EXCEPTION, services=services)
+    # After routing (it needs the operation) and inside response validation.
+    app.add_middleware(
+        deprecation.DeprecationHeaders,
+        MiddlewarePosition.BEFORE_CONTEXT,
+        deprecations=deprecation.from_spec(spec),
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

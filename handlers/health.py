@@ -1,4 +1,4 @@
-"""/healthz and /readyz."""
+"""/livez, /healthz (its deprecated name), /readyz and /metrics."""
 
 import flask
 
@@ -8,9 +8,15 @@ from web.negotiation import NO_STORE, respond
 
 
 @inline
-def get_healthz() -> flask.Response:
+def get_livez() -> flask.Response:
     """Alive: the process answers."""
     return respond(representations.health(), headers=NO_STORE)
+
+
+@inline
+def get_healthz() -> flask.Response:
+    """/livez under its deprecated name (web.deprecation adds the headers that say so)."""
+    return get_livez()
 
 
 @inline

@@ -148,3 +148,37 @@ def test_error_examples_fit_their_operations() -> None:
                 assert example["example"]["detail"].endswith(
                     f"send one of: {', '.join(accepted)}."
                 ), label
+
+
+def test_every_deprecation_says_when_and_its_answers_declare_the_headers() -> None:
+    """What the spec deprecates (web.deprecation) has x-deprecation.date, and a sunset after
+    it; every 2xx of a deprecated operation declares Deprecation and Link, and Sunset where
+    one is declared. The contract deprecates something (GET /healthz), so this runs."""
+    from datetime import date
+
+    spec = load_spec()
+    found = []
+    for template, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            parameters = [resolve(spec, p) for p in operation.get("parameters", [])]
+            for node in [operation, *parameters]:
+                if not node.get("deprecated"):
+                    continue
+                found.append(f"{method.upper()} {template}")
+                declared = node["x-deprecation"]
+                since = date.fromisoformat(declared["date"])
+                if "sunset" in declared:
+                    assert date.fromisoformat(declared["sunset"]) > since
+                if node is not operation:
+                    continue
+                for status, response in operation["responses"].items():
+                    if not status.startswith("2"):
+                        continue
+                    names = set(resolve(spec, response).get("headers", {}))
+                    wanted = {"Deprecation", "Link"} | (
+                        {"Sunset"} if "sunset" in declared else set()
+                    )
+                    assert wanted <= names, (template, status)
+    assert found == ["GET /healthz"]

@@ -24,7 +24,7 @@ API_LINKS = {
     "messages": "/messages",
     "secrets": "/secrets",
     "tokens": "/tokens",
-    "healthz": "/healthz",
+    "livez": "/livez",
     "readyz": "/readyz",
     "service-desc": "/openapi.json",
     "service-doc": "/ui/",

@@ -359,8 +359,14 @@ async function tokensAndSecrets(): Promise<void> {
 }
 
 async function health(): Promise<void> {
-  assert.equal(success(await api.GET("/healthz")).status, "ok");
-  ok("health", "GET /healthz", `-> ok`);
+  assert.equal(success(await api.GET("/livez")).status, "ok");
+  ok("health", "GET /livez", `-> ok`);
+  // /healthz is /livez under its deprecated name (@deprecated in the generated paths).
+  const old = await api.GET("/healthz");
+  assert.equal(success(old).status, "ok");
+  assert.equal(old.response.headers.get("Deprecation"), "@1796169600");
+  assert.equal(old.response.headers.get("Sunset"), "Fri, 31 Dec 2027 00:00:00 GMT");
+  ok("health", "GET /healthz", `-> ok, Deprecation: ${old.response.headers.get("Deprecation")}`);
   assert.equal(success(await api.GET("/readyz")).status, "ok");
   ok("health", "GET /readyz", `-> ok`);
   const metrics = success(await api.GET("/metrics", { parseAs: "text" }));

@@ -39,7 +39,7 @@ from articles_api_client.api.messages import (
     list_messages,
     post_message,
 )
-from articles_api_client.api.operations import get_healthz, get_metrics, get_readyz
+from articles_api_client.api.operations import get_healthz, get_livez, get_metrics, get_readyz
 from articles_api_client.api.tutorial import (
     delete_echo,
     get_echo,
@@ -217,11 +217,16 @@ def tokens_and_secrets(admin: AuthenticatedClient) -> None:
 
 
 def probes(anonymous: Client) -> None:
-    for probe in (get_healthz.sync(client=anonymous), get_readyz.sync(client=anonymous)):
+    for probe in (get_livez.sync(client=anonymous), get_readyz.sync(client=anonymous)):
         assert isinstance(probe, Health) and probe.status.value == "ok", probe
+    # /healthz is /livez under its deprecated name: the answer says so, and until when.
+    old = get_healthz.sync_detailed(client=anonymous)
+    assert isinstance(old.parsed, Health) and old.parsed.status.value == "ok"
+    assert old.headers["Deprecation"] == "@1796169600", old.headers
+    assert old.headers["Sunset"] == "Fri, 31 Dec 2027 00:00:00 GMT"
     metrics = get_metrics.sync(client=anonymous)
     assert isinstance(metrics, str) and "http_requests_total" in metrics
-    step("health probes and metrics")
+    step("health probes (and /healthz deprecated) and metrics")
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ media type of a response; `_headers={"Accept": ...}` gets them as raw data).
 from __future__ import annotations
 
 import os
+import warnings
 
 from articles_api_openapi import ApiClient, Configuration
 from articles_api_openapi.api import (
@@ -155,10 +156,19 @@ def tokens_and_secrets(admin: ApiClient) -> None:
 
 def probes(anonymous: ApiClient) -> None:
     operations = OperationsApi(anonymous)
-    for probe in (operations.get_healthz(), operations.get_readyz()):
+    for probe in (operations.get_livez(), operations.get_readyz()):
         assert isinstance(probe, Health) and probe.status == "ok", probe
+    # /healthz is /livez under its deprecated name: the client warns, the answer says until when.
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        old = operations.get_healthz_with_http_info()
+    assert [str(w.message) for w in warned] == ["GET /healthz is deprecated."]
+    assert isinstance(old.data, Health) and old.data.status == "ok"
+    # Its headers are a plain dict, with the names as they came (lower case, over ASGI).
+    assert old.headers is not None and old.headers["deprecation"] == "@1796169600"
+    assert old.headers["sunset"] == "Fri, 31 Dec 2027 00:00:00 GMT"
     assert "http_requests_total" in operations.get_metrics()
-    step("health probes and metrics")
+    step("health probes (and /healthz deprecated) and metrics")
 
 
 def main() -> None:

@@ -340,8 +340,14 @@ async function tokensAndSecrets(): Promise<void> {
 
 async function health(): Promise<void> {
   const operations = new OperationsApi(anonymous);
-  assert.equal((await operations.getHealthz()).status, HealthStatusEnum.Ok);
-  ok("health", "GET /healthz", `-> ok`);
+  assert.equal((await operations.getLivez()).status, HealthStatusEnum.Ok);
+  ok("health", "GET /livez", `-> ok`);
+  // /healthz is /livez under its deprecated name (getHealthz is @deprecated in the client).
+  const old = await operations.getHealthzRaw();
+  assert.equal((await old.value()).status, HealthStatusEnum.Ok);
+  assert.equal(old.raw.headers.get("Deprecation"), "@1796169600");
+  assert.equal(old.raw.headers.get("Sunset"), "Fri, 31 Dec 2027 00:00:00 GMT");
+  ok("health", "GET /healthz", `-> ok, Deprecation: ${old.raw.headers.get("Deprecation")}`);
   assert.equal((await operations.getReadyz()).status, HealthStatusEnum.Ok);
   ok("health", "GET /readyz", `-> ok`);
   const metrics = await operations.getMetrics();
