@@ -121,8 +121,9 @@ def authorize_basic(page: Page, username: str, password: str) -> None:
     form = page.locator(".modal-ux .auth-container").filter(has_text="basicAuth")
     form.get_by_label("auth-basic-username").fill(username)
     form.get_by_label("auth-basic-password").fill(password)
-    form.get_by_role("button", name="Authorize").click()
-    expect(form.get_by_role("button", name="Logout")).to_be_visible()
+    # Swagger UI 5 names these buttons by their aria-label, not their text.
+    form.get_by_role("button", name="Apply credentials").click()
+    expect(form.get_by_role("button", name="Remove authorization")).to_be_visible()
     form.get_by_role("button", name="Close").click()
     expect(page.locator(".modal-ux")).to_have_count(0)
 
