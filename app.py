@@ -50,6 +50,7 @@ CORS_REQUEST_HEADERS = [
     "If-Match",
     "If-None-Match",
     "X-Request-ID",
+    "X-Requested-With",
 ]
 CORS_RESPONSE_HEADERS = [
     "ETag",
