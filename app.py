@@ -24,7 +24,6 @@ import connexion
 import uvicorn
 import yaml
 from connexion.middleware import MiddlewarePosition
-from connexion.options import SwaggerUIOptions
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 
@@ -40,7 +39,7 @@ from web.requests import RequestContext
 from web.routes import Routes
 from web.services import Services
 from web.serving import uvicorn_options
-from web.spec_document import middlewares
+from web.spec_document import middlewares, swagger_ui_options
 from web.validators import VALIDATORS
 
 SPEC_DIR = Path(__file__).parent / "openapi"
@@ -51,6 +50,7 @@ CORS_REQUEST_HEADERS = [
     "If-Match",
     "If-None-Match",
     "X-Request-ID",
+    "X-Requested-With",
 ]
 CORS_RESPONSE_HEADERS = [
     "ETag",
@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         middlewares=middlewares(),
         # Flask's default /static route would serve files the contract does not declare.
         server_args={"static_folder": None},
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
+        swagger_ui_options=swagger_ui_options(),
     )
     # OPTIONS is answered from the spec by web.guards.Options, not by Flask's automatic handler.
     app.app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False

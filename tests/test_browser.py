@@ -10,13 +10,14 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from settings import Settings
 
 try:
-    from playwright.sync_api import Locator, Page, expect, sync_playwright
+    from playwright.sync_api import Locator, Page, Response, expect, sync_playwright
 except ImportError:  # the test skips below
     sync_playwright = None  # type: ignore[assignment]
 
@@ -76,25 +77,30 @@ def page() -> Iterator[Page]:
             context.close()
 
 
-def cancel_login_prompts(page: Page) -> None:
-    """Press Cancel on Chromium's own login prompt whenever it would appear, as a user would.
+def login_prompts(page: Page) -> list[str]:
+    """The URLs for which Chromium would open its own login prompt, each cancelled at once, as
+    a user would (headless, an unanswered prompt leaves Swagger UI showing LOADING forever).
 
-    A 401 with `WWW-Authenticate: Basic` makes Chromium ask for a password before fetch() sees
-    the response; headless, the prompt is never answered and Swagger UI shows LOADING forever.
+    A 401 with `WWW-Authenticate: Basic` brings that prompt before fetch() sees the response,
+    even to a page's script; the list fills as the page runs.
     """
+    prompted: list[str] = []
     cdp = page.context.new_cdp_session(page)
     cdp.on(
         "Fetch.requestPaused",
         lambda event: cdp.send("Fetch.continueRequest", {"requestId": event["requestId"]}),
     )
-    cdp.on(
-        "Fetch.authRequired",
-        lambda event: cdp.send(
+
+    def cancel(event: dict[str, Any]) -> None:
+        prompted.append(event["request"]["url"])
+        cdp.send(
             "Fetch.continueWithAuth",
             {"requestId": event["requestId"], "authChallengeResponse": {"response": "CancelAuth"}},
-        ),
-    )
+        )
+
+    cdp.on("Fetch.authRequired", cancel)
     cdp.send("Fetch.enable", {"handleAuthRequests": True, "patterns": [{"urlPattern": "*"}]})
+    return prompted
 
 
 def operation(page: Page, method: str, path: str) -> Locator:
@@ -121,8 +127,9 @@ def authorize_basic(page: Page, username: str, password: str) -> None:
     form = page.locator(".modal-ux .auth-container").filter(has_text="basicAuth")
     form.get_by_label("auth-basic-username").fill(username)
     form.get_by_label("auth-basic-password").fill(password)
-    form.get_by_role("button", name="Authorize").click()
-    expect(form.get_by_role("button", name="Logout")).to_be_visible()
+    # Swagger UI 5 names these buttons by their aria-label, not their text.
+    form.get_by_role("button", name="Apply credentials").click()
+    expect(form.get_by_role("button", name="Remove authorization")).to_be_visible()
     form.get_by_role("button", name="Close").click()
     expect(page.locator(".modal-ux")).to_have_count(0)
 
@@ -130,7 +137,14 @@ def authorize_basic(page: Page, username: str, password: str) -> None:
 def test_try_it_out_in_swagger_ui(base_url: str, page: Page) -> None:
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
-    cancel_login_prompts(page)
+    secrets_responses: list[Response] = []
+    page.on(
+        "response",
+        lambda response: (
+            secrets_responses.append(response) if response.url == f"{base_url}/secrets" else None
+        ),
+    )
+    prompted = login_prompts(page)
     try:
         page.goto(f"{base_url}/ui/")
 
@@ -142,9 +156,14 @@ def test_try_it_out_in_swagger_ui(base_url: str, page: Page) -> None:
             f"Hello {NAME}"
         )
 
+        # Before "Authorize": the 401 problem on the page, and no login prompt over it.
         secrets = operation(page, "get", "/secrets")
         response = execute(secrets)
         expect(response.locator(".response-col_status")).to_have_text("401")
+        expect(response).to_contain_text('"title": "Unauthorized"')
+        expect(response).to_contain_text('"message": "Authenticate."')
+        expect(response).to_contain_text('www-authenticate: Bearer realm="Example"')
+        expect(response).not_to_contain_text("Basic realm")
         expect(response).not_to_contain_text(SECRET)
 
         authorize_basic(page, "admin", "secret")
@@ -155,8 +174,15 @@ def test_try_it_out_in_swagger_ui(base_url: str, page: Page) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=SCREENSHOT)
 
+    # What the browser itself received, not just what Swagger UI shows.
+    assert prompted == []
+    refused, allowed = secrets_responses
+    assert refused.status == 401
+    assert refused.request.header_value("x-requested-with") == "XMLHttpRequest"
+    assert refused.header_values("www-authenticate") == ['Bearer realm="Example"']
+    assert allowed.status == 200
+
     assert f"{base_url}/ui/swagger-ui-bundle.js" in requests
     assert f"{base_url}/openapi.json" in requests
-    assert f"{base_url}/secrets" in requests
     elsewhere = [url for url in requests if not url.startswith(f"{base_url}/")]
     assert elsewhere == [], "Swagger UI must load nothing from a CDN"

@@ -1,5 +1,8 @@
 """The spec document and Swagger UI, the only routes outside the spec's paths."""
 
+import re
+from importlib.resources import files
+
 from starlette.testclient import TestClient
 
 from app import create_app, load_spec
@@ -23,7 +26,20 @@ def test_swagger_ui_is_served_offline_from_the_package(client: TestClient) -> No
     assert page.headers["content-type"].startswith("text/html")
     assert 'url: "/openapi.json"' in page.text
     assert "https://" not in page.text.split("<body")[0]
-    assert client.get("/ui/swagger-ui-bundle.js").status_code == 200
+    assets = re.findall(r'(?:src|href)="\./([^"]+)"', page.text)
+    assert "swagger-ui-bundle.js" in assets
+    installed = files("flask_swagger_ui") / "dist"
+    for asset in assets:
+        served = client.get(f"/ui/{asset}")
+        assert served.status_code == 200, asset
+        assert served.content == (installed / asset).read_bytes(), asset
+
+
+def test_swagger_ui_is_version_5(client: TestClient) -> None:
+    bundle = client.get("/ui/swagger-ui-bundle.js").text
+    served = re.search(r'PACKAGE_VERSION:"([0-9.]+)"', bundle)
+    assert served is not None
+    assert served[1].split(".")[0] == "5"
 
 
 def test_behind_a_path_prefix_the_documents_ui_and_api_are_all_served(settings: Settings) -> None:

@@ -57,6 +57,32 @@ def test_secret_without_valid_credentials_is_challenged(
     assert_challenged(client.get("/secrets", headers=headers))
 
 
+@pytest.mark.parametrize(
+    ("credentials", "bearer"),
+    [
+        ({}, 'Bearer realm="Example"'),
+        (basic("admin", "wrong"), 'Bearer realm="Example"'),
+        ({"Authorization": "Bearer not-a-token"}, 'Bearer realm="Example", error="invalid_token"'),
+    ],
+)
+def test_a_script_in_a_web_page_gets_no_basic_challenge(
+    client: TestClient, credentials: dict[str, str], bearer: str
+) -> None:
+    """What Swagger UI sends: a Basic challenge would open the browser's own login dialog."""
+    scripted = {**credentials, "X-Requested-With": "XMLHttpRequest"}
+    response = client.get("/secrets", headers=scripted)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers.get_list("www-authenticate") == [bearer]
+    assert response.json()["message"] == "Authenticate."
+    # The same request from any other client (curl, an SDK) still gets both challenges.
+    assert_challenged(client.get("/secrets", headers=credentials))
+
+
+def test_another_x_requested_with_keeps_both_challenges(client: TestClient) -> None:
+    assert_challenged(client.get("/secrets", headers={"X-Requested-With": "curl"}))
+
+
 def test_unknown_user_and_wrong_password_get_the_same_body(client: TestClient) -> None:
     unknown = client.get("/secrets", headers=basic("nobody", "x")).json()
     wrong = client.get("/secrets", headers=basic("admin", "x")).json()

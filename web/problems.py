@@ -83,6 +83,17 @@ def _framework_detail(status: int, request: ConnexionRequest, routes: Routes) ->
     return None
 
 
+def _challenges(request: ConnexionRequest) -> list[str]:
+    """A 401's WWW-Authenticate challenges; none for Basic to a script in a web page, which
+    says so with X-Requested-With, since that challenge opens the browser's own login dialog."""
+    basic, bearer = CHALLENGES
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        bearer += ', error="invalid_token"'
+    if request.headers.get("x-requested-with", "").lower() == "xmlhttprequest":
+        return [bearer]
+    return [basic, bearer]
+
+
 def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
     """Make every exception that reaches connexion's exception middleware a problem response."""
 
@@ -118,10 +129,7 @@ def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
         if status == 401:
             body["message"] = "Authenticate."
             headers.remove("WWW-Authenticate")
-            sent_token = request.headers.get("authorization", "").lower().startswith("bearer ")
-            for challenge in CHALLENGES:
-                if sent_token and challenge.startswith("Bearer"):
-                    challenge += ', error="invalid_token"'
+            for challenge in _challenges(request):
                 headers.add("WWW-Authenticate", challenge)
         if status == 404:
             body["message"] = f"Not Found: {request.url}"

@@ -1,4 +1,4 @@
-"""Serve the spec document as written, `$ref`s and all.
+"""Serve the spec document as written, `$ref`s and all, and Swagger UI 5 at `/ui/`.
 
 Connexion's Swagger UI middleware serves `/openapi.json` with every `$ref` inlined, so clients
 generated from it lose the named schemas of `components` (ArticlePage becomes an anonymous
@@ -8,20 +8,44 @@ tests/test_docs.py fails if connexion stops calling `_spec_for_prefix`.
 
 It also lets every other request past without routing it: connexion's middleware copies the
 scope and tries each of its UI and document routes on every API request before giving up.
+
+Swagger UI's files come from the flask-swagger-ui package (Swagger UI 5; connexion's own
+swagger-ui-bundle has 4.15), through connexion's `swagger_ui_template_dir`; connexion renders
+the page from an `index.j2` in that same directory, which the package lacks, so the page is
+ours: `web/swagger_ui/index.j2`, the one place Swagger UI is configured.
 """
 
 from __future__ import annotations
 
+from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 from connexion.middleware import ConnexionMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
+from connexion.options import SwaggerUIOptions
 from connexion.spec import Specification
 from starlette.requests import Request
+from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+SWAGGER_UI_PAGE = Path(__file__).parent / "swagger_ui"
+
+
+def swagger_ui_options() -> SwaggerUIOptions:
+    """Swagger UI at /ui/, its files from the installed flask-swagger-ui package."""
+    return SwaggerUIOptions(
+        swagger_ui_path="/ui",
+        swagger_ui_template_dir=str(files("flask_swagger_ui") / "dist"),
+    )
 
 
 class _SpecAsWrittenAPI(SwaggerUIAPI):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # connexion looks for index.j2 among the files it serves; ours is kept apart from them.
+        self._templates = Jinja2Templates(directory=SWAGGER_UI_PAGE)
+
     def _spec_for_prefix(self, request: Request) -> dict[str, Any]:
         base_path = self._base_path_for_prefix(request)
         raw: dict[str, Any] = self.specification.with_base_path(base_path).raw
