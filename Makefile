@@ -28,8 +28,9 @@ test-browser: $(STAMP)  ## only the browser test: Swagger UI in headless Chromiu
 	fi
 	$(PY) -m pytest -m browser -p no:xdist
 
-# Spectral and Redocly lint the spec and Redocly renders its docs: Node tools pinned in package.json,
-# installed by `npm ci` whenever package-lock.json changes; nothing is fetched at lint time.
+# Spectral and Redocly lint the spec, openapi-diff looks for breaking changes and Redocly renders its
+# docs: Node tools pinned in package.json, installed by `npm ci` whenever package-lock.json changes;
+# nothing is fetched at lint time.
 NODE_STAMP := node_modules/.installed
 HAVE_NODE := $(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo yes)
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true ./node_modules/.bin/redocly
@@ -38,8 +39,9 @@ $(NODE_STAMP): package.json package-lock.json
 	SCARF_ANALYTICS=false npm ci --no-audit --no-fund
 	touch $@
 
-lint: $(STAMP) $(if $(HAVE_NODE),$(NODE_STAMP))  ## the spec validator, Spectral and Redocly (skipped without node), ruff and mypy
+lint: $(STAMP) $(if $(HAVE_NODE),$(NODE_STAMP))  ## the spec validator, the breaking-change gate against openapi/released/ (contract.gate; its openapi-diff part, Spectral and Redocly skipped without node), ruff and mypy
 	$(PY) -m openapi_spec_validator openapi/api.yaml
+	$(PY) -m contract.gate
 ifeq ($(HAVE_NODE),yes)
 	./node_modules/.bin/spectral lint --fail-severity=warn openapi/api.yaml
 	$(REDOCLY) lint --format=stylish openapi/api.yaml
