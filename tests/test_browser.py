@@ -7,11 +7,13 @@ Playwright would download itself is not needed. Without either, the test skips:
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from settings import Settings
@@ -186,3 +188,21 @@ def test_try_it_out_in_swagger_ui(base_url: str, page: Page) -> None:
     assert f"{base_url}/openapi.json" in requests
     elsewhere = [url for url in requests if not url.startswith(f"{base_url}/")]
     assert elsewhere == [], "Swagger UI must load nothing from a CDN"
+
+
+def test_swagger_ui_marks_the_deprecated_operation_at_its_deprecation_link(
+    base_url: str, page: Page
+) -> None:
+    """`GET /healthz` answers with `Link: </ui/#/operations/get_healthz>; rel="deprecation"`:
+    that page opens the operation, struck through as deprecated; `/livez` is not."""
+    link = httpx.get(f"{base_url}/healthz").headers["link"]
+    found = re.fullmatch(r'<(/ui/#/[^>]+)>; rel="deprecation"; type="text/html"', link)
+    assert found is not None, link
+    page.goto(f"{base_url}{found[1]}")
+    healthz = page.locator("#operations-operations-get_healthz")
+    expect(healthz).to_have_class(re.compile(r"\bopblock-deprecated\b"))
+    expect(healthz).to_contain_text("Warning: Deprecated")
+    expect(healthz.locator(".opblock-body")).to_be_visible()  # the deep link opened it
+    livez = page.locator("#operations-operations-get_livez")
+    expect(livez).to_be_visible()
+    expect(livez).not_to_have_class(re.compile(r"\bopblock-deprecated\b"))
