@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, event
 from starlette.testclient import TestClient
 
-from app import create_app
+from app import create_app, load_spec
 from settings import Settings
 from store import users
 from web.problems import GENERIC_500
@@ -307,3 +308,37 @@ def test_a_database_error_never_logs_the_statements_parameters(
     log = Path(settings.log_file).read_text(encoding="utf-8")
     assert "TOP-SECRET-CONTENT" not in log
     assert client.get("/messages").json()["items"] == []
+
+
+def _with_bodies() -> list[tuple[str, str]]:
+    """(METHOD, path) of every operation that takes a request body, ids filled in."""
+    spec = load_spec()
+    return [
+        (method.upper(), re.sub(r"\{[^}]+\}", "1", template))
+        for template, item in spec["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "requestBody" in operation
+    ]
+
+
+@pytest.mark.parametrize(("method", "path"), _with_bodies())
+def test_a_415_sends_the_accept_header_its_operation_declares(
+    client: TestClient, admin: dict[str, str], method: str, path: str
+) -> None:
+    """The Accept-Post / Accept-Patch a 415 carries is the one the spec declares for it."""
+    spec = load_spec()
+    template = next(t for t in spec["paths"] if re.fullmatch(re.sub(r"\{[^}]+\}", "1", t), path))
+    declared = spec["paths"][template][method.lower()]["responses"]["415"]
+    while "$ref" in declared:
+        declared = spec["components"]["responses"][declared["$ref"].rsplit("/", 1)[1]]
+    response = client.request(
+        method,
+        path,
+        content=b"<x/>",
+        headers={**admin, "Content-Type": "application/xml", "If-Match": "*"},
+    )
+    assert response.status_code == 415
+    sent = {name for name in ("Accept-Post", "Accept-Patch") if name in response.headers}
+    assert sent <= set(declared.get("headers", {})), (sent, declared.get("headers"))
+    expected = {"POST": {"Accept-Post"}, "PATCH": {"Accept-Patch"}}.get(method, set())
+    assert sent == expected
