@@ -19,7 +19,7 @@ from web.patches.uvicorn_limits import HeaderLimits, LimitedHttpToolsProtocol
 HTTPTOOLS_IMPL = "uvicorn.protocols.http.httptools_impl"
 
 # sha256 of the source of each upstream function web.patches.uvicorn_limits overrides or relies
-# on, as reviewed (uvicorn 0.54.0, httptools 0.9.0). A mismatch means a new release changed it:
+# on, as reviewed (uvicorn 0.55.0, httptools 0.9.0). A mismatch means a new release changed it:
 # read the new code, bring the patch in line (or delete it if uvicorn now limits the head
 # itself), update the hash.
 REVIEWED = {
@@ -36,7 +36,9 @@ REVIEWED = {
     f"{HTTPTOOLS_IMPL}.HttpToolsProtocol.on_message_complete": "1fbad42dc31fc01f",
     # What the head's size is measured from: the url's pieces joined, each header kept.
     f"{HTTPTOOLS_IMPL}.HttpToolsProtocol.on_url": "37be44e962b04ca8",
-    f"{HTTPTOOLS_IMPL}.HttpToolsProtocol.on_header": "65d62c044f61fdbd",
+    # 0.55.0 strips a value's trailing whitespace (RFC 9110 5.5): _head_size counts a head
+    # without optional whitespace, as before; bytes read are counted as they come.
+    f"{HTTPTOOLS_IMPL}.HttpToolsProtocol.on_header": "1e86ebb6cea0458c",
     # Returns None: asyncio closes a lingering connection when the client closes its side.
     f"{HTTPTOOLS_IMPL}.HttpToolsProtocol.eof_received": "5652627579a02369",
     # Arms the keep-alive timeout after each response: the time between requests is its.
@@ -46,7 +48,7 @@ REVIEWED = {
     f"{HTTPTOOLS_IMPL}.RequestResponseCycle.send": "abdd8601b326a8da",
 }
 
-# uvicorn.Config's options as reviewed (0.54.0): none limits a head's size or read time for
+# uvicorn.Config's options as reviewed (0.55.0): none limits a head's size or read time for
 # httptools (h11_max_incomplete_event_size is h11's only).
 REVIEWED_CONFIG_OPTIONS = {
     "access_log", "app", "backlog", "callback_notify", "date_header", "env_file", "factory",

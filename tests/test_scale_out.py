@@ -183,7 +183,7 @@ def test_both_instances_start_at_once_on_one_fresh_database(pair: Pair) -> None:
         response = instance.client.get("/users", params={"limit": 100}, headers=JSON)
         assert response.status_code == 200, response.text
         users = [(user["id"], user["username"]) for user in response.json()["items"]]
-        assert users[:4] == [(1, "john"), (2, "steve"), (3, "bill"), (4, "admin")]
+        assert users[:4] == [(0, "admin"), (1, "john"), (2, "steve"), (3, "bill")]
         assert len({name for _, name in users}) == len(users)
         listings.append(response.json())
         secret = instance.client.get("/secrets", headers=pair.admin)

@@ -1,6 +1,6 @@
 """A cap on the size of a request's head and on the time to receive it, for uvicorn's httptools.
 
-Extends uvicorn 0.54.0 `uvicorn.protocols.http.httptools_impl.HttpToolsProtocol` (httptools
+Extends uvicorn 0.55.0 `uvicorn.protocols.http.httptools_impl.HttpToolsProtocol` (httptools
 0.9.0), through uvicorn's public hook: `Config(http=...)` takes a protocol factory.
 
 Why: uvicorn's httptools protocol has no header size limit and no header-read timeout
