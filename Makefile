@@ -57,7 +57,7 @@ docs: $(NODE_STAMP)  ## the spec as static HTML, rendered by Redocly into build/
 	$(REDOCLY) build-docs openapi/api.yaml -o build/docs/index.html --inlineBundle
 
 serve-prod: $(STAMP)  ## gunicorn with WORKERS uvicorn workers on HOST:PORT; SIGTERM drains in-flight requests
-	$(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py app:app
+	$(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py 'app:create_app()'
 
 migrate: $(STAMP)  ## bring DATABASE_URL's schema to the newest migration
 	$(PY) -c 'from settings import Settings; from store.db import Database; Database(Settings.from_env().database_url).migrate()'

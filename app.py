@@ -1,15 +1,12 @@
-"""The application factory; `app` is what ASGI servers import (`uvicorn app:app`)."""
+"""The application factory, `create_app(settings)`: the only way to get an app. Importing this
+module builds nothing and reads no environment. Servers call the factory: `python app.py`
+(main below), `uvicorn --factory app:create_app`, gunicorn's `app:create_app()`."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
 import pickle
-import warnings
-
-# Starlette 1.x warns, when its test client is imported, that the client prefers httpx2: a
-# warning about test tooling (connexion's `test_client()`), not ours to act on.
-warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
 # First: web.fastpath imports connexion without the modules connexion needs only for tests.
 from web import fastpath
@@ -164,11 +161,14 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
 
 def main() -> None:
     """Serve on HOST:PORT; DEBUG=1 reloads on code changes and logs at debug level."""
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        raise SystemExit(f"articles-api: {error}") from None  # one line, not a traceback
     uvicorn.run(
-        # Reloading needs an import string; otherwise serve the app this module already built
-        # (the string would import the module again and build a second app).
-        "app:app" if settings.debug else app,
+        # Reloading runs the factory, by name, in a process of its own (same environment).
+        "app:create_app" if settings.debug else create_app(settings),
+        factory=settings.debug,
         host=settings.host,
         port=settings.port,
         reload=settings.debug,
@@ -177,15 +177,10 @@ def main() -> None:
             workers=1,
             max_header_bytes=settings.max_header_bytes,
             header_timeout=settings.header_timeout,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
         ),
     )
 
-
-try:
-    app = create_app()
-except SettingsError as error:
-    # One clear line instead of a traceback, for `python app.py` and `uvicorn app:app` alike.
-    raise SystemExit(f"articles-api: {error}") from None
 
 if __name__ == "__main__":
     main()

@@ -160,6 +160,9 @@ class Settings:
     # seconds of its first byte (of the connection's opening, for its first request).
     max_header_bytes: int = 32 * 1024
     header_timeout: float = 10.0
+    # Behind a reverse proxy, its addresses (uvicorn's forwarded_allow_ips): only then is
+    # X-Forwarded-For read for the client's address.
+    forwarded_allow_ips: str = ""
     auth_failure_limit: str = "5/minute"
     # Four times the address's: one address alone never reaches it (auth.throttle).
     auth_account_failure_limit: str = "20/minute"
@@ -238,6 +241,7 @@ class Settings:
             max_message_bytes=_integer(env, "MAX_MESSAGE_BYTES", defaults.max_message_bytes),
             max_header_bytes=_at_least_one(env, "MAX_HEADER_BYTES", defaults.max_header_bytes),
             header_timeout=_seconds(env, "HEADER_TIMEOUT", defaults.header_timeout),
+            forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "").strip(),
             auth_failure_limit=_rate(env, "AUTH_FAILURE_LIMIT", defaults.auth_failure_limit),
             auth_account_failure_limit=_rate(
                 env, "AUTH_ACCOUNT_FAILURE_LIMIT", defaults.auth_account_failure_limit

@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     password = secrets.token_urlsafe(24)  # never written anywhere
     env = {**production_env("auth", password), "WORKERS": "1"}
     gunicorn = str(PYTHON_BIN / "gunicorn")
-    server = Server("auth", PORT, (gunicorn, "-c", "deploy/gunicorn.conf.py", "app:app"))
+    server = Server("auth", PORT, (gunicorn, "-c", "deploy/gunicorn.conf.py", "app:create_app()"))
     base = f"http://127.0.0.1:{PORT}"
     report: dict[str, object] = {"machine": _machine(), "args": vars(args)}
     with _serve(server, env) as process:

@@ -1,7 +1,7 @@
 """Benchmark: the service against a plain Flask floor and a raw Starlette ceiling, side by side.
 
 Starts three servers on loopback, each pinned to core 0 (`taskset`): (a) the service
-(`gunicorn -c deploy/gunicorn.conf.py app:app`, one uvicorn worker, production settings),
+(`gunicorn -c deploy/gunicorn.conf.py 'app:create_app()'`, one uvicorn worker, production settings),
 (b) bench.baseline_flask on gunicorn's sync worker, (c) bench.ceiling_starlette on uvicorn. They
 share one SQLite database, seeded through the service. wrk, pinned to core 1, then drives each
 endpoint on each server in interleaved rounds (the order rotates every round), and the medians
@@ -259,7 +259,7 @@ def _servers(names: Sequence[str]) -> list[Server]:
         "ours": Server(
             "ours",
             8181,
-            (gunicorn, "-c", "deploy/gunicorn.conf.py", "app:app"),
+            (gunicorn, "-c", "deploy/gunicorn.conf.py", "app:create_app()"),
             (("WORKERS", "1"),),
         ),
         "flask": Server(
@@ -405,7 +405,7 @@ def _scaling(
     env's database (seeded through the service first unless `seeded` gives its token and
     article)."""
     gunicorn = str(PYTHON_BIN / "gunicorn")
-    argv = (gunicorn, "-c", "deploy/gunicorn.conf.py", "app:app")
+    argv = (gunicorn, "-c", "deploy/gunicorn.conf.py", "app:create_app()")
     one = Server("ours-1w", 8184, argv, (("WORKERS", "1"),), pin=None)
     two = Server("ours-2w", 8185, argv, (("WORKERS", "2"),), pin=None)
     results: dict[str, dict[str, list[float]]] = {}

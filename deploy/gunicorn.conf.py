@@ -1,6 +1,6 @@
 """gunicorn for production: uvicorn workers; address and worker count from the service's settings.
 
-    .venv/bin/gunicorn -c deploy/gunicorn.conf.py app:app
+    .venv/bin/gunicorn -c deploy/gunicorn.conf.py 'app:create_app()'
 
 Every worker migrates and seeds on start; store.db serialises that between processes. Every
 worker records its metrics in one directory, and /metrics adds them all up (web.metrics).
@@ -54,6 +54,7 @@ class Worker(UvicornWorker):  # type: ignore[misc]
         _settings.workers,
         max_header_bytes=_settings.max_header_bytes,
         header_timeout=_settings.header_timeout,
+        forwarded_allow_ips=_settings.forwarded_allow_ips,
     )
 
 

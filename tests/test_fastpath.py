@@ -89,9 +89,10 @@ def test_connexion_uses_what_is_deferred_only_where_reviewed(module: str) -> Non
 STARTS_AND_USES_THE_DEFERRED = """
 import json, sys
 import app
+application = app.create_app()
 before = [m for m in sorted(set(DEFERRED)) if m in sys.modules]
 import connexion.json_schema, connexion.security
-client = app.app.test_client()
+client = application.test_client()
 import httpx, requests
 from starlette.testclient import TestClient
 print(json.dumps({

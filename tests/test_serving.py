@@ -79,7 +79,7 @@ def gunicorn_serving(tmp_path: Path, **env: str) -> Iterator[Server]:
     }
     with output.open("wb") as sink:
         process = subprocess.Popen(
-            [str(GUNICORN), "-c", "deploy/gunicorn.conf.py", "app:app"],
+            [str(GUNICORN), "-c", "deploy/gunicorn.conf.py", "app:create_app()"],
             cwd=ROOT,
             env=environment,
             stdout=sink,

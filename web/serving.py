@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from web.patches.uvicorn_limits import HeaderLimits
 
 
 def uvicorn_options(
-    workers: int, *, max_header_bytes: int, header_timeout: float
+    workers: int, *, max_header_bytes: int, header_timeout: float, forwarded_allow_ips: str = ""
 ) -> dict[str, Any]:
     """uvicorn's settings for this service, served by `workers` processes on one socket.
 
@@ -26,11 +25,14 @@ def uvicorn_options(
     httptools parses, with a cap on a request head's size and on the time to receive it
     (MAX_HEADER_BYTES, HEADER_TIMEOUT: web.patches.uvicorn_limits); no access log (the app
     writes its own line per request); client addresses from X-Forwarded-For only when
-    FORWARDED_ALLOW_IPS names the proxies to trust.
+    `forwarded_allow_ips` (FORWARDED_ALLOW_IPS) names the proxies to trust.
     """
-    return {
+    options: dict[str, Any] = {
         "loop": "asyncio" if workers == 1 else "uvloop",
         "http": HeaderLimits(max_bytes=max_header_bytes, timeout=header_timeout),
         "access_log": False,
-        "proxy_headers": bool(os.environ.get("FORWARDED_ALLOW_IPS")),
+        "proxy_headers": bool(forwarded_allow_ips),
     }
+    if forwarded_allow_ips:
+        options["forwarded_allow_ips"] = forwarded_allow_ips
+    return options
