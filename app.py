@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
             pickle.loads(pickle.dumps(spec)),  # noqa: S301 (our own object, just pickled)
             validate_responses=settings.validate_responses,
             validator_map=VALIDATORS,
+            pythonic_params=True,  # {articleId} arrives as article_id
         )
     fastpath.install(app, threads=settings.request_threads)
     problems.install(app, routes, debug=settings.debug)

@@ -39,36 +39,36 @@ def post_article(body: dict[str, Any], token_info: dict[str, Any]) -> flask.Resp
     )
 
 
-def get_article(articleId: int) -> flask.Response:  # noqa: N803 (the spec's parameter name)
+def get_article(article_id: int) -> flask.Response:
     """One article."""
-    article = articles.get(services.current().db, articleId)
+    article = articles.get(services.current().db, article_id)
     return respond(representations.article(article), etag=etag(article.version))
 
 
 def put_article(
-    articleId: int,  # noqa: N803 (the spec's parameter name)
+    article_id: int,
     body: dict[str, Any],
     token_info: dict[str, Any],
 ) -> flask.Response:
     """Replace an article's title and body."""
-    return _change(articleId, token_info, title=body["title"], body=body["body"])
+    return _change(article_id, token_info, title=body["title"], body=body["body"])
 
 
 def patch_article(
-    articleId: int,  # noqa: N803 (the spec's parameter name)
+    article_id: int,
     body: dict[str, Any],
     token_info: dict[str, Any],
 ) -> flask.Response:
     """Apply a JSON merge patch to an article."""
-    return _change(articleId, token_info, title=body.get("title"), body=body.get("body"))
+    return _change(article_id, token_info, title=body.get("title"), body=body.get("body"))
 
 
-def delete_article(articleId: int, token_info: dict[str, Any]) -> flask.Response:  # noqa: N803
+def delete_article(article_id: int, token_info: dict[str, Any]) -> flask.Response:
     """Delete an article."""
     editor = Principal.from_token_info(token_info)
     articles.delete(
         services.current().db,
-        articleId,
+        article_id,
         author_id=editable_author(editor),
         expected=expected_versions(),
     )

@@ -28,16 +28,16 @@ def post_message() -> flask.Response:
     return respond(representations.message_receipt(incoming, info), status=201, headers=location)
 
 
-def get_message(messageId: int) -> flask.Response:  # noqa: N803 (the spec's parameter name)
+def get_message(message_id: int) -> flask.Response:
     """The stored content, byte for byte."""
-    message = messages.get(services.current().db, messageId)
+    message = messages.get(services.current().db, message_id)
     return respond(
         representations.message_content(message),
         headers=representations.download_headers(message.info),
     )
 
 
-def delete_message(messageId: int) -> flask.Response:  # noqa: N803 (the spec's parameter name)
+def delete_message(message_id: int) -> flask.Response:
     """Forget a message."""
-    messages.delete(services.current().db, messageId)
+    messages.delete(services.current().db, message_id)
     return no_content()

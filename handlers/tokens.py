@@ -37,8 +37,8 @@ def list_tokens(
     return respond(representations.token_page(page, limit), headers=headers)
 
 
-def delete_token(tokenId: int, token_info: dict[str, Any]) -> flask.Response:  # noqa: N803
+def delete_token(token_id: int, token_info: dict[str, Any]) -> flask.Response:
     """Revoke one of the caller's tokens."""
     caller = Principal.from_token_info(token_info)
-    tokens.revoke(services.current().db, tokenId, user_id=caller.user_id)
+    tokens.revoke(services.current().db, token_id, user_id=caller.user_id)
     return no_content()

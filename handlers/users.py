@@ -29,14 +29,14 @@ def post_user(body: dict[str, Any], token_info: dict[str, Any]) -> flask.Respons
     return respond(representations.user_profile(user), status=201, headers=location)
 
 
-def get_user(userId: int) -> flask.Response:  # noqa: N803 (the spec's parameter name)
+def get_user(user_id: int) -> flask.Response:
     """The tutorial's `{"<id>": "<username>"}`, or the v2 profile."""
-    return respond(representations.user(users.get(services.current().db, userId)))
+    return respond(representations.user(users.get(services.current().db, user_id)))
 
 
-def delete_user(userId: int, token_info: dict[str, Any]) -> flask.Response:  # noqa: N803
+def delete_user(user_id: int, token_info: dict[str, Any]) -> flask.Response:
     """Delete a user (admins only)."""
     require_admin(Principal.from_token_info(token_info))
     app = services.current()
-    users.delete(app.db, userId, protected_username=app.settings.admin_username)
+    users.delete(app.db, user_id, protected_username=app.settings.admin_username)
     return no_content()
