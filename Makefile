@@ -91,7 +91,7 @@ fuzz: $(STAMP)  ## schemathesis deeper than CI: every check and phase, 300 examp
 	if $(PY) -c 'import socket; socket.create_connection(("127.0.0.1", 8099), 1)' 2>/dev/null; then \
 		echo "make fuzz: port 8099 is taken; stop what listens there" >&2; exit 1; fi
 	APP_ENV=development ADMIN_USERNAME=admin ADMIN_PASSWORD=secret ADMIN_PASSWORD_FILE= DEBUG= \
-	DATABASE_URL=sqlite:///./build/fuzz/app.db AUTH_FAILURE_LIMIT=100000/minute PORT=8099 \
+	DATABASE_URL=sqlite:///./build/fuzz/app.db PORT=8099 \
 	LOG_FILE=build/fuzz/app.log PASSWORD_HASH_TIME_COST=1 PASSWORD_HASH_MEMORY_KIB=1024 \
 		$(PY) app.py >build/fuzz/server.out 2>&1 & server=$$!; \
 	trap 'kill $$server 2>/dev/null' EXIT INT TERM; \

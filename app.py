@@ -76,6 +76,8 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         memory_kib=settings.password_hash_memory_kib,
         concurrency=settings.password_hashes_at_once,
     )
+    address_policy = Policy.parse(ADDRESS, settings.auth_failure_limit)
+    account_policy = Policy.parse(ACCOUNT, settings.auth_account_failure_limit)
     services = Services(
         settings=settings,
         # A connection for each thread that serves requests (web.fastpath.OneHopWSGI).
@@ -90,10 +92,13 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
             RedisStore(settings.redis_url, settings.redis_timeout)
             if settings.redis_url
             else MemoryStore(),
-            address=Policy.parse(ADDRESS, settings.auth_failure_limit),
-            account=Policy.parse(ACCOUNT, settings.auth_account_failure_limit),
+            address=address_policy,
+            account=account_policy,
         ),
-        recent=RecentChecks(settings.auth_cache_seconds),
+        # A wrong credential stays known as long as its failure counts.
+        recent=RecentChecks(
+            settings.auth_cache_seconds, max(address_policy.window, account_policy.window)
+        ),
         metrics=Metrics(settings.prometheus_multiproc_dir),
     )
 

@@ -98,16 +98,17 @@ def bearer(
     """The user an unexpired token belongs to, with its scopes, if any.
 
     A valid token is never refused for failed logins: tokens are 256 random bits, no guess can
-    find one, so only unknown tokens count against the address (as a flood of lookups).
+    find one, so only unknown tokens count against the address (as a flood of lookups). An
+    unknown token sent again is no new guess: it gets its 401 at once, not looked up, not
+    counted (no token that was unknown ever becomes valid: new ones are new random values).
     """
-    digest = token_digest(token)
-    found = tokens.owner(db, digest, utcnow())
-    if found is not None:
-        user, record = found
-        return Checked(Principal.of(user, record.scopes), {})
     fingerprint = recent.fingerprint("", token, "bearer")
     if recent.verdict(fingerprint) is False:
         return Checked(None, {})
+    found = tokens.owner(db, token_digest(token), utcnow())
+    if found is not None:
+        user, record = found
+        return Checked(Principal.of(user, record.scopes), {})
     attempt = throttle.begin(address=address)
     recent.remember(fingerprint, False)
     return Checked(None, rate_limit_headers(throttle.failed(attempt)))

@@ -84,16 +84,20 @@ class Passwords:
 
 
 class RecentChecks:
-    """Verdicts of recent credential checks, kept `seconds` (0: none kept), so that a client
-    sending the same credentials again is not hashed again.
+    """Verdicts of recent credential checks, so that a client sending the same credentials again
+    is not hashed again: right ones kept `right_seconds` (AUTH_CACHE_SECONDS), wrong ones
+    `wrong_seconds` (the longest failed-login window: as long as the failure they were counted
+    as); 0 keeps none.
 
     Keyed by an HMAC-SHA256, under a key that never leaves this process, of the username, the
     password and the stored hash: the plaintext is never kept, and a changed password (a new
     hash) or a deleted user no longer matches. At most `capacity` verdicts, the oldest dropped.
+    In this process only, even with REDIS_URL: a verdict another process lacks means one more
+    check there, counted as any other, which is the safe direction.
     """
 
-    def __init__(self, seconds: float, capacity: int = 10_000) -> None:
-        self._seconds = seconds
+    def __init__(self, right_seconds: float, wrong_seconds: float, capacity: int = 10_000) -> None:
+        self._seconds = {True: right_seconds, False: wrong_seconds}
         self._capacity = capacity
         self._key = os.urandom(32)
         self._lock = threading.Lock()
@@ -118,11 +122,12 @@ class RecentChecks:
             return found[0]
 
     def remember(self, fingerprint: bytes, right: bool) -> None:
-        """Keep a verdict for `seconds`."""
-        if self._seconds <= 0:
+        """Keep a verdict for as long as verdicts of its kind are kept."""
+        seconds = self._seconds[right]
+        if seconds <= 0:
             return
         with self._lock:
-            self._verdicts[fingerprint] = (right, time.monotonic() + self._seconds)
+            self._verdicts[fingerprint] = (right, time.monotonic() + seconds)
             self._verdicts.move_to_end(fingerprint)
             while len(self._verdicts) > self._capacity:
                 self._verdicts.popitem(last=False)

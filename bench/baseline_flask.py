@@ -26,7 +26,7 @@ from store.db import Database
 db = Database(os.environ["DATABASE_URL"])
 unlimited = Policy("unlimited", 1_000_000, 60)
 throttle = FailedLogins(MemoryStore(), address=unlimited, account=unlimited)
-recent = RecentChecks(0)
+recent = RecentChecks(0, 0)
 app = Flask(__name__, static_folder=None)
 
 

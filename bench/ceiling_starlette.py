@@ -29,7 +29,7 @@ from store.db import Database
 db = Database(os.environ["DATABASE_URL"])
 unlimited = Policy("unlimited", 1_000_000, 60)
 throttle = FailedLogins(MemoryStore(), address=unlimited, account=unlimited)
-recent = RecentChecks(0)
+recent = RecentChecks(0, 0)
 
 
 async def hello(request: Request) -> Response:

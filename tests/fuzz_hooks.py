@@ -1,4 +1,5 @@
-"""Schemathesis hooks for tests/fuzzing.py (SCHEMATHESIS_HOOKS=tests.fuzz_hooks).
+"""Schemathesis hooks: for tests/fuzzing.py (SCHEMATHESIS_HOOKS=tests.fuzz_hooks), and for
+`st run` from the repository root (the `hooks` key of schemathesis.toml).
 
 A fresh Idempotency-Key for every request that sends a valid one. Hypothesis draws the same
 few UUIDs again and again, so without this a generated request with another body gets the

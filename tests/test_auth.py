@@ -234,6 +234,126 @@ def test_the_same_wrong_credentials_again_are_no_new_guess(settings: Settings) -
         assert client.get("/secrets", headers=basic("admin", "wrong")).status_code == 401
 
 
+# What schemathesis' ignored_auth check sends (schemathesis/specs/openapi/_auth_retry.py): one
+# constant invalid value per scheme, once per protected operation in every run.
+INVALID = "SCHEMATHESIS-INVALID-VALUE"
+PROBES = (basic(INVALID, INVALID), bearer(INVALID))
+
+
+def counting_hashes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one for every Argon2id verification from now on."""
+    from argon2 import PasswordHasher
+
+    verified: list[int] = []
+    original = PasswordHasher.verify
+
+    def counted(self: PasswordHasher, *args: object) -> bool:
+        verified.append(1)
+        return original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PasswordHasher, "verify", counted)
+    return verified
+
+
+def test_a_contract_testers_fixed_invalid_credentials_count_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each repeat gets the 401 the first one got, its problem and both challenges, unhashed
+    and uncounted: the owner's quota is what the first of each left, and stays so."""
+    verified = counting_hashes(monkeypatch)
+    with limited(settings, "3/minute") as client:
+        firsts = [client.get("/secrets", headers=probe) for probe in PROBES]
+        assert [first.status_code for first in firsts] == [401, 401]
+        assert firsts[1].headers["ratelimit"].startswith('"address";r=1;')
+        hashed = len(verified)
+        for _ in range(20):
+            for probe, first in zip(PROBES, firsts, strict=True):
+                again = client.get("/secrets", headers=probe)
+                assert again.status_code == 401
+                assert again.json() == first.json()
+                assert again.headers.get_list("www-authenticate") == first.headers.get_list(
+                    "www-authenticate"
+                )
+        assert len(verified) == hashed
+        owner = client.get("/secrets", headers=admin_basic())
+        assert owner.status_code == 200
+        assert owner.headers["ratelimit"].startswith('"address";r=1;')
+        # Even while the limit holds (a third failure fills it), a repeat is answered 401.
+        assert client.get("/secrets", headers=basic("admin", "wrong")).status_code == 401
+        assert client.get("/secrets", headers=admin_basic()).status_code == 429
+        for probe in PROBES:
+            assert client.get("/secrets", headers=probe).status_code == 401
+
+
+def test_wrong_credentials_are_remembered_even_when_right_ones_are_not(
+    settings: Settings,
+) -> None:
+    """AUTH_CACHE_SECONDS=0 turns off the cache of verified passwords, not the record of
+    failures: a repeat still counts once."""
+    with limited(settings, "2/minute", auth_cache_seconds=0.0) as client:
+        for _ in range(5):
+            assert client.get("/secrets", headers=basic("admin", "wrong")).status_code == 401
+            assert client.get("/secrets", headers=bearer("wrong")).status_code == 401
+        assert client.get("/secrets", headers=basic("admin", "wrong-2")).status_code == 429
+
+
+def test_a_failure_is_remembered_as_long_as_it_counts(settings: Settings) -> None:
+    """Once a failure has left its windows, the same credentials are a guess again."""
+    with limited(settings, "2/2 seconds", auth_account_failure_limit="8/2 seconds") as client:
+        assert client.get("/secrets", headers=basic("admin", "wrong-1")).status_code == 401
+        time.sleep(2.2)
+        assert client.get("/secrets", headers=basic("admin", "wrong-1")).status_code == 401
+        assert client.get("/secrets", headers=basic("admin", "wrong-2")).status_code == 401
+        assert client.get("/secrets", headers=admin_basic()).status_code == 429
+
+
+def test_a_refused_password_is_forgotten_when_the_password_changes(settings: Settings) -> None:
+    with limited(settings, "5/minute") as client:
+        new_user(client, admin_basic(), "alice")
+        assert client.get("/secrets", headers=basic("alice", "next-password")).status_code == 401
+        passwords = Passwords(time_cost=1, memory_kib=1024)
+        db = Database(settings.database_url)
+        users.set_password_hash(db, "alice", passwords.hash("next-password"))
+        db.dispose()
+        assert client.get("/secrets", headers=basic("alice", "next-password")).status_code == 200
+
+
+GUESSERS = {
+    # One address guessing one account's password: the address's window (5 a minute).
+    "basic-one-address": lambda n: (
+        {**basic("admin", f"guess-{n}"), **from_address("203.0.113.9")}
+    ),
+    # Guesses spread over addresses, four from each: the account's window (20 a minute).
+    "basic-many-addresses": lambda n: (
+        {**basic("admin", f"guess-{n}"), **from_address(f"203.0.113.{n // 4}")}
+    ),
+    # Token guesses from one address: the address's window.
+    "bearer-one-address": lambda n: ({**bearer(f"guess-{n}"), **from_address("203.0.113.9")}),
+}
+
+
+@pytest.mark.parametrize("guesser", GUESSERS)
+def test_distinct_guesses_are_refused_at_the_limit(settings: Settings, guesser: str) -> None:
+    """At the production defaults, with the contract tester's fixed values sent before every
+    guess (they count once): the guess after the limit, and the right password then, get 429
+    with Retry-After."""
+    guess = GUESSERS[guesser]
+    limit = 20 if guesser == "basic-many-addresses" else 5
+    app = create_app(settings)
+    with addressed(app) as client:
+        for number in range(limit):
+            for probe in PROBES:
+                client.get("/secrets", headers={**probe, **from_address("198.51.100.1")})
+            assert client.get("/secrets", headers=guess(number)).status_code == 401
+        refused = client.get("/secrets", headers=guess(limit))
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        where = {"X-Test-Address": guess(limit + 1)["X-Test-Address"]}
+        right = client.get("/secrets", headers={**admin_basic(), **where})
+        assert right.status_code == 429
+        assert 1 <= int(right.headers["retry-after"]) <= 60
+
+
 def test_failed_logins_carry_ratelimit_headers(settings: Settings) -> None:
     with limited(settings, "3/minute") as client:
         first = client.get("/secrets", headers=basic("admin", "wrong-1"))

@@ -9,18 +9,13 @@ exit code: every operation and every check exercised, the stateful chains really
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from settings import Settings
 from tests import fuzzing
-from tests.conftest import serving
 from tests.test_contract import CONFIG as CONTRACT_CONFIG
 
 SEED = 20121126
@@ -46,17 +41,6 @@ CHECKS = {
 # reads as JSON answered 500 under response validation; an empty uploaded file answered 400;
 # SQLite reused deleted ids (a deleted /articles/N came back with ETag "1"); POST /tokens' links
 # were malformed, which stopped the stateful phase.
-
-
-@pytest.fixture
-def fuzz_server(settings: Settings) -> Iterator[str]:
-    """conftest's `live_server`, with the failed-login limit out of the way; its base URL.
-
-    The fuzzer sends invalid credentials on purpose (its ignored_auth check), far more than the
-    default limit allows; test_auth.py tests that limit.
-    """
-    with serving(dataclasses.replace(settings, auth_failure_limit="100000/minute")) as base_url:
-        yield base_url
 
 
 def assert_thorough(out: Path, spec: dict[str, Any]) -> fuzzing.Summary:
@@ -100,9 +84,10 @@ def test_accepts_what_the_contract_test_accepts() -> None:
     assert list(fuzzing.EXPECTED_STATUSES) == expected
 
 
-def test_schemathesis_finds_nothing(fuzz_server: str, tmp_path: Path) -> None:
+def test_schemathesis_finds_nothing(live_server: str, tmp_path: Path) -> None:
+    """At the default failed-login limits: its fixed invalid credentials count once."""
     result = fuzzing.run(
-        base_url=fuzz_server,
+        base_url=live_server,
         out=tmp_path,
         max_examples=MAX_EXAMPLES,
         stateful_examples=STATEFUL_EXAMPLES,
@@ -111,7 +96,7 @@ def test_schemathesis_finds_nothing(fuzz_server: str, tmp_path: Path) -> None:
     )
     output = f"{result.stdout}\n{result.stderr}"
     assert result.returncode == 0, f"schemathesis failed (exit {result.returncode}):\n{output}"
-    spec = httpx.get(f"{fuzz_server}/openapi.json").json()
+    spec = httpx.get(f"{live_server}/openapi.json").json()
     summary = assert_thorough(tmp_path, spec)
     print(  # shown with -rP: what this run amounted to
         f"{sum(summary.cases.values())} test cases, {summary.scenarios} stateful scenarios of "
