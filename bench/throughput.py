@@ -1,11 +1,12 @@
-"""Benchmark: the service against a plain Flask floor and a raw Starlette ceiling, side by side.
+"""Benchmark: the service against a plain Flask floor, FastAPI, and a raw Starlette ceiling.
 
-Starts three servers on loopback, each pinned to core 0 (`taskset`): (a) the service
+Starts four servers on loopback, each pinned to core 0 (`taskset`): (a) the service
 (`gunicorn -c deploy/gunicorn.conf.py 'app:create_app()'`, one uvicorn worker, production settings),
-(b) bench.baseline_flask on gunicorn's sync worker, (c) bench.ceiling_starlette on uvicorn. They
+(b) bench.baseline_flask on gunicorn's sync worker, (c) bench.baseline_fastapi (what a user
+would write in FastAPI instead) and (d) bench.ceiling_starlette, both on uvicorn. They
 share one SQLite database, seeded through the service. wrk, pinned to core 1, then drives each
 endpoint on each server in interleaved rounds (the order rotates every round), and the medians
-are reported: req/s, p50 and p99 latency, ours/Flask and ours/Starlette.
+are reported: req/s, p50 and p99 latency, ours/Flask, ours/FastAPI and ours/Starlette.
 
 Also measured: cold start (process start to the first 200, median of three), memory per
 worker (largest VmRSS seen after each load run), and the service with two workers against one
@@ -111,7 +112,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
     parser.add_argument(
-        "--servers", default="ours,flask,starlette", help="which of ours,flask,starlette"
+        "--servers",
+        default="ours,flask,fastapi,starlette",
+        help="which of ours,flask,fastapi,starlette",
     )
     parser.add_argument("--skip-scaling", action="store_true", help="no 2-vs-1-worker run")
     parser.add_argument(
@@ -282,6 +285,21 @@ def _servers(names: Sequence[str]) -> list[Server]:
                 "--log-level",
                 "warning",
                 "bench.ceiling_starlette:app",
+            ),
+        ),
+        # What a user would pick instead: uvicorn's defaults (uvloop and httptools when
+        # installed), one worker, no access log.
+        "fastapi": Server(
+            "fastapi",
+            8184,
+            (
+                str(PYTHON_BIN / "uvicorn"),
+                "--port",
+                "8184",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "bench.baseline_fastapi:app",
             ),
         ),
     }
@@ -460,22 +478,24 @@ def _table(
         f"-c{args.connections} pinned to core {LOAD_CORE}; median of {args.rounds} interleaved "
         f"rounds of {args.duration} s.",
         "",
-        "| endpoint | server | req/s | p50 ms | p99 ms | ours/Flask req/s | ours/Starlette req/s |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| endpoint | server | req/s | p50 ms | p99 ms "
+        "| ours/Flask | ours/FastAPI | ours/Starlette |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     endpoints = list(dict.fromkeys(endpoint for endpoint, _ in rows))
     for endpoint in endpoints:
         ours = rows.get((endpoint, "ours"))
         for name in names:
             row = rows[(endpoint, name)]
-            flask_row, star_row = rows.get((endpoint, "flask")), rows.get((endpoint, "starlette"))
-            vs_flask = (
-                _ratio(ours.rps, flask_row.rps) if ours and flask_row and name == "ours" else ""
-            )
-            vs_star = _ratio(ours.rps, star_row.rps) if ours and star_row and name == "ours" else ""
+            ratios = [
+                _ratio(ours.rps, peer.rps) if ours and peer and name == "ours" else ""
+                for peer in (
+                    rows.get((endpoint, other)) for other in ("flask", "fastapi", "starlette")
+                )
+            ]
             lines.append(
                 f"| {endpoint} | {name} | {row.rps:,.0f} | {row.p50_ms:.2f} | {row.p99_ms:.2f} "
-                f"| {vs_flask} | {vs_star} |"
+                f"| {' | '.join(ratios)} |"
             )
     lines += [
         "",

@@ -56,6 +56,13 @@ PACKAGES = {"python_client.py": "python-client", "python_generator.py": "python-
 KNOWN_WARNINGS = ["POST /echo", "PUT /echo", "PATCH /echo", "POST /messages"]
 
 
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: what is under test is the generated clients and the contract; the server's
+    PostgreSQL side has tests of its own (and tests/test_fuzz.py, test_contract.py run on both)."""
+    return f"sqlite:///{tmp_path / 'data' / 'app.db'}"
+
+
 def run_example(script: str, sdk: Path, base_url: str) -> subprocess.CompletedProcess[str]:
     """A calling script, run as a user runs it: the generated package on its path."""
     env = {

@@ -50,6 +50,13 @@ for (const file of process.argv.slice(1)) {
 """
 
 
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: what is under test is the generated clients and the contract; the server's
+    PostgreSQL side has tests of its own (and tests/test_fuzz.py, test_contract.py run on both)."""
+    return f"sqlite:///{tmp_path / 'data' / 'app.db'}"
+
+
 @pytest.fixture(scope="session")
 def compiled(sdk_built: Path) -> Path:
     """build/sdk/js/: sdk/examples compiled by `tsc -p sdk/examples` once per test run, against

@@ -31,6 +31,13 @@ CONFIG = ROOT / "schemathesis.toml"
 SEED = 20121126
 
 
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: what is under test is the root config as a user runs it;
+    tests/test_fuzz.py runs the CLI against both databases."""
+    return f"sqlite:///{tmp_path / 'data' / 'app.db'}"
+
+
 def st() -> list[str]:
     script = Path(sys.executable).with_name("st")
     return [str(script)] if script.exists() else [sys.executable, "-m", "schemathesis.cli"]
