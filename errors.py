@@ -50,17 +50,24 @@ class PayloadTooLarge(DomainError):
     title = "Content Too Large"
 
 
+# The header that lists what a method accepts (RFC 9110 15.5.16: Accept-Post, RFC 5789:
+# Accept-Patch); a PUT has none.
+ACCEPT_HEADERS = {"POST": "Accept-Post", "PATCH": "Accept-Patch"}
+
+
 class UnsupportedMediaType(DomainError):
-    """The body's media type is not one the operation accepts."""
+    """The body's media type is not one the operation accepts: the only place a 415 is worded,
+    whoever finds it (web.guards, web.bodies, connexion's validation through web.problems)."""
 
     status = 415
     title = "Unsupported Media Type"
 
-    def __init__(self, media_type: str, accepted: Sequence[str]) -> None:
+    def __init__(self, media_type: str, accepted: Sequence[str], *, method: str) -> None:
         shown = media_type or "no Content-Type"
+        header = ACCEPT_HEADERS.get(method.upper())
         super().__init__(
             f"{shown} is not accepted here; send one of: {', '.join(accepted)}.",
-            headers={"Accept-Post": ", ".join(accepted)},
+            headers={header: ", ".join(accepted)} if header else {},
         )
 
 

@@ -63,7 +63,7 @@ def read_message(max_bytes: int) -> IncomingMessage:
     request = flask.request
     kind = KINDS.get(request.mimetype)
     if kind is None or request.mimetype not in accepted_media_types():
-        raise UnsupportedMediaType(request.mimetype, accepted_media_types())
+        raise UnsupportedMediaType(request.mimetype, accepted_media_types(), method=request.method)
     if kind == "file":
         upload = request.files.get("file")
         if upload is None:

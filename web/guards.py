@@ -9,7 +9,7 @@ from collections import deque
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from errors import ACCEPT_HEADERS, BadRequest, PayloadTooLarge, UnsupportedMediaType
 from web.routes import Routes
 
 MULTIPART_ALLOWANCE = 64 * 1024
@@ -128,7 +128,7 @@ def require_content_type(routes: Routes, scope: Scope) -> None:
     if has_body and b"content-type" not in names:
         accepted = routes.accepted_media_types(scope["path"], scope["method"])
         if accepted:
-            raise UnsupportedMediaType("", accepted)
+            raise UnsupportedMediaType("", accepted, method=scope["method"])
 
 
 async def answer_options(routes: Routes, scope: Scope, send: Send) -> bool:
@@ -139,10 +139,10 @@ async def answer_options(routes: Routes, scope: Scope, send: Send) -> bool:
     if allowed is None:
         return False
     headers = [(b"allow", ", ".join(allowed).encode("latin-1"))]
-    for method, header in (("POST", b"accept-post"), ("PATCH", b"accept-patch")):
+    for method, header in ACCEPT_HEADERS.items():
         accepted = routes.accepted_media_types(path, method)
         if accepted:
-            headers.append((header, ", ".join(accepted).encode("latin-1")))
+            headers.append((header.lower().encode(), ", ".join(accepted).encode("latin-1")))
     await send({"type": "http.response.start", "status": 204, "headers": headers})
     await send({"type": "http.response.body", "body": b"", "more_body": False})
     return True

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from werkzeug.datastructures import Headers
 
-from errors import DependencyUnavailable, DomainError, InsufficientStorage
+from errors import DependencyUnavailable, DomainError, InsufficientStorage, UnsupportedMediaType
 from store.db import is_storage_full
 from web.requests import CLIENT_CLOSED_REQUEST, ClientDisconnected
 from web.routes import Routes
@@ -70,16 +70,12 @@ def _parts(exc: Exception) -> tuple[int, str, str | None, dict[str, str]]:
 
 
 def _framework_detail(status: int, request: ConnexionRequest, routes: Routes) -> str | None:
-    """Our wording for the framework's routing and media-type errors, which say nothing useful."""
+    """Our wording for the framework's routing errors, which say nothing useful."""
     path, method = request.url.path, request.method
     if status == 404:
         return "Nothing lives at this URL; GET / lists the resources."
     if status == 405:
         return f"{method} is not allowed here; use {routes.allow_header(path)}."
-    if status == 415:
-        shown = request.headers.get("content-type") or "no Content-Type"
-        accepted = ", ".join(routes.accepted_media_types(path, method))
-        return f"{shown} is not accepted here; send one of: {accepted}."
     return None
 
 
@@ -98,6 +94,14 @@ def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
     """Make every exception that reaches connexion's exception middleware a problem response."""
 
     def render(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        if _parts(exc)[0] == 415 and not isinstance(exc, DomainError):
+            # connexion's validation found it: worded, with its header, as every 415 is.
+            path, method = request.url.path, request.method
+            exc = UnsupportedMediaType(
+                request.headers.get("content-type", ""),
+                routes.accepted_media_types(path, method),
+                method=method,
+            )
         status, title, detail, extra_headers = _parts(exc)
         if not isinstance(exc, DomainError):
             detail = _framework_detail(status, request, routes) or detail
@@ -135,10 +139,6 @@ def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
             body["message"] = f"Not Found: {request.url}"
         if status == 405:
             headers["Allow"] = routes.allow_header(request.url.path)
-        hint = {"POST": "Accept-Post", "PATCH": "Accept-Patch"}.get(request.method)
-        if status == 415 and hint and hint not in headers:
-            accepted = routes.accepted_media_types(request.url.path, request.method)
-            headers[hint] = ", ".join(accepted)
         return ConnexionResponse(
             status_code=status,
             mimetype=PROBLEM_JSON,
