@@ -16,7 +16,7 @@ run: $(STAMP)  ## serve on http://127.0.0.1:8080 (DEBUG=1 for reload and debug l
 	DEBUG=$(DEBUG) $(PY) app.py
 
 test: lint  ## lint, then every test on 2 workers (PostgreSQL too when TEST_DATABASE_URL is set)
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 --dist worksteal
 
 test-browser: $(STAMP)  ## only the browser test: Swagger UI in headless Chromium (Debian's chromium, installed when root)
 	@if [ ! -x /usr/bin/chromium ]; then \

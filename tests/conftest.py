@@ -241,6 +241,22 @@ class Prism:
         return [line for line in text.splitlines() if "Violation" in line or "✖" in line]
 
 
+def wait_until_answering(
+    url: str, process: subprocess.Popen[bytes], log: Path, what: str, timeout: float = 60
+) -> None:
+    """Poll `url` until the server `process` answers it at all; fail with its log if it
+    exits first or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"{what} did not start"
+            time.sleep(0.1)
+
+
 @contextmanager
 def prism_proxy(upstream: str, directory: Path) -> Iterator[Prism]:
     """Prism 5.14 proxying to `upstream`, on a free port, until the block ends."""
@@ -256,15 +272,7 @@ def prism_proxy(upstream: str, directory: Path) -> Iterator[Prism]:
         process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base_url}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, output.read_text()
-                assert time.monotonic() < deadline, "Prism did not start"
-                time.sleep(0.2)
+        wait_until_answering(f"{base_url}/livez", process, output, "Prism")
         yield Prism(base_url, output)
     finally:
         process.terminate()

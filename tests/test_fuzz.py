@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests import fuzzing
 from tests.test_contract import CONFIG as CONTRACT_CONFIG
@@ -41,6 +42,14 @@ CHECKS = {
 # reads as JSON answered 500 under response validation; an empty uploaded file answered 400;
 # SQLite reused deleted ids (a deleted /articles/N came back with ETag "1"); POST /tokens' links
 # were malformed, which stopped the stateful phase.
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only, for CI's time (a run is over a minute): schemathesis fuzzes PostgreSQL
+    in-process in tests/test_contract.py, and what only PostgreSQL refuses (NUL bytes, long
+    file names) has tests of its own on both databases."""
+    return f"sqlite:///{tmp_path / 'data' / 'app.db'}"
 
 
 def assert_thorough(out: Path, spec: dict[str, Any]) -> fuzzing.Summary:

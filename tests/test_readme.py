@@ -27,16 +27,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import ROOT_DIR
+from tests.conftest import ROOT_DIR, wait_until_answering
 
 README = ROOT_DIR / "README.md"
 README_URL = "127.0.0.1:8080"
@@ -140,15 +138,7 @@ def make_run(directory: Path, **env: str) -> Iterator[str]:
     )
     base = f"127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"http://{base}/livez", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, (directory / "server.out").read_text()
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+        wait_until_answering(f"http://{base}/livez", server, directory / "server.out", "app.py")
         yield base
     finally:
         server.terminate()

@@ -16,14 +16,13 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import PRISM, Prism
+from tests.conftest import PRISM, Prism, wait_until_answering
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "sdk" / "examples"
@@ -200,15 +199,7 @@ def prism_mock(tmp_path: Path) -> Iterator[str]:
         process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "Prism did not start"
-                time.sleep(0.2)
+        wait_until_answering(f"{base}/livez", process, log, "Prism's mock")
         yield base
     finally:
         process.terminate()

@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web.routes import HTTP_METHODS
+from web.routes import HTTP_METHODS, resolve
 from web.services import response_headers
 
 
@@ -113,15 +113,6 @@ class OperationDeprecations:
         return found
 
 
-def _resolve(spec: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
-    while "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def from_spec(spec: Mapping[str, Any]) -> dict[str, OperationDeprecations]:
     """Each operationId with something deprecated, and what; ValueError where the spec marks
     something deprecated without saying since when."""
@@ -143,7 +134,7 @@ def from_spec(spec: Mapping[str, Any]) -> dict[str, OperationDeprecations]:
                     Notice.of(parameter, link, f"{where} {parameter['name']}"),
                 )
                 for parameter in (
-                    _resolve(spec, p) for p in [*shared, *operation.get("parameters", [])]
+                    resolve(spec, p) for p in [*shared, *operation.get("parameters", [])]
                 )
                 if parameter.get("deprecated")
             )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+def resolve(spec: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
     """Follow a local `$ref` (`#/components/...`) to what it names."""
     while "$ref" in node:
         target: Any = spec
@@ -23,9 +24,9 @@ def _integers(spec: dict[str, Any], item: dict[str, Any]) -> list[str]:
     """The names of a path's integer path parameters."""
     return [
         parameter["name"]
-        for parameter in (_resolve(spec, p) for p in item.get("parameters", []))
+        for parameter in (resolve(spec, p) for p in item.get("parameters", []))
         if parameter.get("in") == "path"
-        and _resolve(spec, parameter.get("schema", {})).get("type") == "integer"
+        and resolve(spec, parameter.get("schema", {})).get("type") == "integer"
     ]
 
 
@@ -48,7 +49,7 @@ class Routes:
         for template, item in spec.get("paths", {}).items():
             accepts = {
                 method.upper(): list(
-                    _resolve(spec, operation.get("requestBody", {})).get("content", {})
+                    resolve(spec, operation.get("requestBody", {})).get("content", {})
                 )
                 for method, operation in item.items()
                 if method in HTTP_METHODS
