@@ -29,10 +29,10 @@ from auth.throttle import ACCOUNT, ADDRESS, FailedLogins, MemoryStore, Policy, R
 from settings import Settings, SettingsError
 from store.db import Database
 from web import deprecation, problems
-from web import logging as app_logging
+from web import log_setup as app_logging
 from web.guards import MULTIPART_ALLOWANCE, Guards
 from web.metrics import Metrics
-from web.requests import RequestContext
+from web.request_context import RequestContext
 from web.routes import Routes
 from web.services import Services
 from web.serving import uvicorn_options

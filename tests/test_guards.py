@@ -32,7 +32,7 @@ def too_large(detail: str) -> dict[str, Any]:
     return {"type": "about:blank", "title": "Content Too Large", "status": 413, "detail": detail}
 
 
-# What every response carries (web.requests.RequestContext), but an X-Request-ID.
+# What every response carries (web.request_context.RequestContext), but an X-Request-ID.
 ALWAYS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",

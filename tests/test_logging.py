@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from app import create_app
 from settings import Settings
 from tests.conftest import basic
-from web.logging import (
+from web.log_setup import (
     ACCESS_LOGGER,
     TEXT_FORMAT,
     Entry,

@@ -169,7 +169,7 @@ class DeprecationHeaders:
         # Link is a list (RFC 8288): a field of its own beside the response's.
         fields = [(name.lower().encode(), value.encode()) for name, value in announced.items()]
         # An error the operation raises is answered further out (web.problems), past this
-        # wrapper: web.requests adds these fields to that answer.
+        # wrapper: web.request_context adds these fields to that answer.
         response_headers(scope).update(announced)
 
         async def announcing(message: Message) -> None:

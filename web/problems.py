@@ -19,7 +19,7 @@ from werkzeug.datastructures import Headers
 
 from errors import DependencyUnavailable, DomainError, InsufficientStorage, UnsupportedMediaType
 from store.db import is_storage_full
-from web.requests import CLIENT_CLOSED_REQUEST, ClientDisconnected
+from web.request_context import CLIENT_CLOSED_REQUEST, ClientDisconnected
 from web.routes import Routes
 
 PROBLEM_JSON = "application/problem+json"

@@ -91,6 +91,7 @@ def current() -> Services:
 
 
 def response_headers(scope: MutableMapping[str, Any]) -> dict[str, str]:
-    """Header fields the response to this ASGI scope's request gets (web.requests adds them)."""
+    """Header fields the response to this ASGI scope's request gets (web.request_context
+    adds them)."""
     headers: dict[str, str] = scope[RESPONSE_HEADERS_KEY]
     return headers

@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web.logging import REQUEST_ID, AccessLines
+from web.log_setup import REQUEST_ID, AccessLines
 from web.services import RESPONSE_HEADERS_KEY, SCOPE_KEY, Services
 
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
