@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -160,8 +161,6 @@ def test_a_deprecation_must_say_since_when() -> None:
 
 
 def test_several_deprecations_give_the_earliest_dates_and_every_link() -> None:
-    from datetime import date
-
     notices = [
         deprecation.Notice(date(2026, 5, 1), date(2027, 5, 1), "/ui/#/a/one"),
         deprecation.Notice(date(2026, 3, 1), None, "/ui/#/a/two"),

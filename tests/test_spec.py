@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from datetime import date
 
 from openapi_spec_validator import validate
 
@@ -154,8 +155,6 @@ def test_every_deprecation_says_when_and_its_answers_declare_the_headers() -> No
     """What the spec deprecates (web.deprecation) has x-deprecation.date, and a sunset after
     it; every 2xx of a deprecated operation declares Deprecation and Link, and Sunset where
     one is declared. The contract deprecates something (GET /healthz), so this runs."""
-    from datetime import date
-
     spec = load_spec()
     found = []
     for template, item in spec["paths"].items():

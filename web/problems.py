@@ -94,7 +94,8 @@ def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
     """Make every exception that reaches connexion's exception middleware a problem response."""
 
     def render(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-        if _parts(exc)[0] == 415 and not isinstance(exc, DomainError):
+        status, title, detail, extra_headers = _parts(exc)
+        if status == 415 and not isinstance(exc, DomainError):
             # connexion's validation found it: worded, with its header, as every 415 is.
             path, method = request.url.path, request.method
             exc = UnsupportedMediaType(
@@ -102,7 +103,7 @@ def install(app: FlaskApp, routes: Routes, *, debug: bool) -> None:
                 routes.accepted_media_types(path, method),
                 method=method,
             )
-        status, title, detail, extra_headers = _parts(exc)
+            status, title, detail, extra_headers = _parts(exc)
         if not isinstance(exc, DomainError):
             detail = _framework_detail(status, request, routes) or detail
         body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
