@@ -4,14 +4,12 @@ module builds nothing and reads no environment. Servers call the factory: `pytho
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import pickle
-
-# First: web.fastpath imports connexion without the modules connexion needs only for tests.
-from web import fastpath
+# First: web.patches imports connexion without its test-only modules (web.patches.lazy_imports).
+from web import patches
 
 # isort: split
+import gc
+import pickle
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,11 +30,11 @@ from web import deprecation, problems
 from web import log_setup as app_logging
 from web.guards import MULTIPART_ALLOWANCE, Guards
 from web.metrics import Metrics
+from web.patches.spec_as_written import swagger_ui_options
 from web.request_context import RequestContext
 from web.routes import Routes
 from web.services import Services
 from web.serving import uvicorn_options
-from web.spec_document import middlewares, swagger_ui_options
 from web.validators import VALIDATORS
 
 SPEC_DIR = Path(__file__).parent / "openapi"
@@ -80,7 +78,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     account_policy = Policy.parse(ACCOUNT, settings.auth_account_failure_limit)
     services = Services(
         settings=settings,
-        # A connection for each thread that serves requests (web.fastpath.OneHopWSGI).
+        # A connection for each thread that serves requests (web.patches.one_hop).
         db=Database(
             settings.database_url,
             pool_size=settings.request_threads,
@@ -121,7 +119,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         __name__,
         specification_dir=SPEC_DIR,
         lifespan=lifespan,
-        middlewares=middlewares(),
+        middlewares=patches.middlewares(),
         # Flask's default /static route would serve files the contract does not declare.
         server_args={"static_folder": None},
         swagger_ui_options=swagger_ui_options(),
@@ -131,15 +129,13 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     # A dict, not the file name: connexion would parse the file again in pure Python (and render
     # it with Jinja2, which our spec does not use). It changes the dict it gets, hence a copy
     # (pickle's round trip: a twentieth of the time of parsing the YAML again or a deepcopy).
-    production = settings.app_env == "production"
-    with fastpath.spec_validated_by_ci() if production else contextlib.nullcontext():
-        app.add_api(
-            pickle.loads(pickle.dumps(spec)),  # noqa: S301 (our own object, just pickled)
-            validate_responses=settings.validate_responses,
-            validator_map=VALIDATORS,
-            pythonic_params=True,  # {articleId} arrives as article_id
-        )
-    fastpath.install(app, threads=settings.request_threads)
+    app.add_api(
+        pickle.loads(pickle.dumps(spec)),  # noqa: S301 (our own object, just pickled)
+        validate_responses=settings.validate_responses,
+        validator_map=VALIDATORS,
+        pythonic_params=True,  # {articleId} arrives as article_id
+    )
+    patches.install(app, threads=settings.request_threads)
     problems.install(app, routes, debug=settings.debug)
     app.add_middleware(RequestContext, MiddlewarePosition.BEFORE_EXCEPTION, services=services)
     # After routing (it needs the operation) and inside response validation.

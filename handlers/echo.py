@@ -4,7 +4,7 @@ import flask
 
 from web import representations
 from web.bodies import describe_request
-from web.fastpath import inline
+from web.marks import inline
 from web.negotiation import respond
 
 

@@ -3,7 +3,7 @@
 import flask
 
 from web import representations
-from web.fastpath import inline
+from web.marks import inline
 from web.negotiation import respond
 
 

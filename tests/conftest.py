@@ -24,7 +24,7 @@ from starlette.testclient import TestClient
 
 from app import create_app
 from settings import Settings
-from web import shadow
+from web.patches import shadow
 from web.serving import uvicorn_options
 
 # The test client's own httpx logger would write full request URLs into the service's log file;
@@ -84,7 +84,7 @@ def reset_postgres(url: str) -> None:
 @pytest.fixture(autouse=True)
 def fast_paths_agree_with_connexion(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every request in the suite goes through the fast paths and connexion's own code (handler
-    arguments, query parameters); both must give the same answer (web.shadow)."""
+    arguments, query parameters); both must give the same answer (web.patches.shadow)."""
     monkeypatch.setattr(shadow, "VERIFY", True)
     mismatches = shadow.MISMATCHES
     mismatches.clear()

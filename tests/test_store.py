@@ -25,7 +25,7 @@ from store import messages
 from store.db import HEAD_REVISION, Database, alembic_config
 from store.models import Message, User
 from tests.conftest import basic
-from web import fastpath
+from web.patches import one_hop
 
 MESSAGE_ROW = {
     "media_type": "text/plain",
@@ -84,7 +84,7 @@ def test_the_admin_password_is_checked_after_start_up_and_logins_wait_for_it(
     with create_app(settings).test_client():
         pass  # the admin's hash is of "secret"
     held = threading.Event()
-    check = AdminPassword._make_current
+    check = AdminPassword._make_current  # noqa: SLF001 (held, to see logins wait for it)
 
     def held_check(self: AdminPassword) -> None:
         assert held.wait(10)
@@ -109,7 +109,7 @@ def test_a_failed_admin_password_check_is_tried_again_by_the_next_login(
 ) -> None:
     with create_app(settings).test_client():
         pass
-    check = AdminPassword._make_current
+    check = AdminPassword._make_current  # noqa: SLF001 (made to fail once)
     failed = threading.Event()
 
     def failing_once(self: AdminPassword) -> None:
@@ -290,7 +290,7 @@ def test_sqlite_writers_in_other_processes_wait_for_this_ones_turn(tmp_path: Pat
         "    session.execute(text('SELECT 1'))\n"
         "print(time.time())\n"
     )
-    with db._write_turn:  # this process's turn, with no SQLite transaction open
+    with db._write_turn:  # noqa: SLF001 (this process's turn, no SQLite transaction open)
         other = subprocess.Popen(
             [sys.executable, "-c", writer, url],
             stdout=subprocess.PIPE,
@@ -323,7 +323,7 @@ def test_core_writes_commit_as_one_transaction_in_their_turn(database_url: str) 
         done.set()
 
     writer = threading.Thread(target=write)
-    with db._write_turn:  # another writer's turn (SQLite); PostgreSQL has no turns to wait for
+    with db._write_turn:  # noqa: SLF001 (another writer's turn; PostgreSQL has none)
         writer.start()
         if db.is_sqlite:
             assert not done.wait(0.5)
@@ -370,7 +370,7 @@ def test_the_app_keeps_a_connection_for_each_request_thread(
 
     monkeypatch.setattr(app_module, "Database", database)
     app = app_module.create_app(dataclasses.replace(settings, threads=3))
-    adapter = app._middleware_app.asgi_app  # type: ignore[attr-defined]
-    assert isinstance(adapter, fastpath.OneHopWSGI)
+    adapter = one_hop.adapter(app)
+    assert isinstance(adapter, one_hop.OneHopWSGI)
     assert sizes == [3]
-    assert adapter.executor._max_workers == 3
+    assert adapter.threads == 3

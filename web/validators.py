@@ -37,7 +37,7 @@ from starlette.requests import cookie_parser
 from starlette.types import Scope, Send
 from werkzeug.http import parse_options_header
 
-from web import shadow
+from web.patches import shadow
 
 RULES_WITH_A_LIMIT = {
     "type", "format", "enum", "pattern", "minLength", "maxLength", "minimum", "maximum",
@@ -86,7 +86,7 @@ def quick(schema: dict[str, t.Any]) -> Callable[[t.Any], bool] | None:
     """jsonschema-rs's Draft 4 check of `schema`; None if it cannot compile it.
 
     It is never more lenient than jsonschema where this spec has been compared (tests and
-    web.shadow): it knows no `nullable`, and its `$` does not match before a final newline.
+    web.patches.shadow): it knows no `nullable`, and its `$` does not match before a final newline.
     So True means valid; False means "ask jsonschema", which then decides.
     """
 

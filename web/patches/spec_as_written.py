@@ -1,18 +1,21 @@
-"""Serve the spec document as written, `$ref`s and all, and Swagger UI 5 at `/ui/`.
+"""Patch: the spec document served as written, `$ref`s and all, and Swagger UI 5 at `/ui/`.
 
-Connexion's Swagger UI middleware serves `/openapi.json` with every `$ref` inlined, so clients
-generated from it lose the named schemas of `components` (ArticlePage becomes an anonymous
-inline object). This swaps its per-API router for one that serves the raw document; everything
-else (the UI, `/openapi.yaml`, the `servers` rewrite behind a proxy) is connexion's own.
-tests/test_docs.py fails if connexion stops calling `_spec_for_prefix`.
-
-It also lets every other request past without routing it: connexion's middleware copies the
-scope and tries each of its UI and document routes on every API request before giving up.
-
-Swagger UI's files come from the flask-swagger-ui package (Swagger UI 5; connexion's own
-swagger-ui-bundle has 4.15), through connexion's `swagger_ui_template_dir`; connexion renders
-the page from an `index.j2` in that same directory, which the package lacks, so the page is
-ours: `web/swagger_ui/index.j2`, the one place Swagger UI is configured.
+Replaces: connexion 3.3.0's `SwaggerUIMiddleware` (connexion/middleware/swagger_ui.py), through
+connexion's public `middlewares` option (web.patches.middlewares), and in its per-API router
+`SwaggerUIAPI._spec_for_prefix` and the private `_templates` it renders the page with.
+Why: connexion serves `/openapi.json` with every `$ref` inlined, so clients generated from it
+lose the named schemas of `components` (ArticlePage becomes an anonymous inline object); here
+the raw document is served, and everything else (the UI, `/openapi.yaml`, the `servers` rewrite
+behind a proxy) is connexion's own. Swagger UI's files come from the flask-swagger-ui package
+(Swagger UI 5; connexion's own swagger-ui-bundle has 4.15), through connexion's
+`swagger_ui_template_dir`; connexion renders the page from an `index.j2` in that same directory,
+which the package lacks, so the page is ours: `web/swagger_ui/index.j2`, the one place Swagger
+UI is configured. Requests for anything else go past without being routed: connexion's
+middleware copies the scope and tries each of its UI and document routes on every API request.
+Gain: what it serves (tests/test_docs.py, tests/test_sdk.py, the browser test); the routing
+bypass is measured with the others by `make bench-patches`.
+Delete when: connexion serves the document as written (UPSTREAM_ISSUE) and ships Swagger UI 5.
+tests/test_docs.py and the browser test fail if connexion renames what this relies on.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from connexion.middleware import ConnexionMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.spec import Specification
@@ -29,7 +31,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-SWAGGER_UI_PAGE = Path(__file__).parent / "swagger_ui"
+SWAGGER_UI_PAGE = Path(__file__).parent.parent / "swagger_ui"
 
 
 def swagger_ui_options() -> SwaggerUIOptions:
@@ -40,7 +42,7 @@ def swagger_ui_options() -> SwaggerUIOptions:
     )
 
 
-class _SpecAsWrittenAPI(SwaggerUIAPI):  # type: ignore[misc]
+class _SpecAsWrittenAPI(SwaggerUIAPI):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # connexion looks for index.j2 among the files it serves; ours is kept apart from them.
@@ -52,7 +54,7 @@ class _SpecAsWrittenAPI(SwaggerUIAPI):  # type: ignore[misc]
         return raw
 
 
-class SpecAsWritten(SwaggerUIMiddleware):  # type: ignore[misc]
+class SpecAsWritten(SwaggerUIMiddleware):
     """connexion's SwaggerUIMiddleware, serving the unresolved spec document, and routing only
     requests whose path names the UI or a spec document."""
 
@@ -88,12 +90,3 @@ class SpecAsWritten(SwaggerUIMiddleware):  # type: ignore[misc]
             api.base_path + spec_path.rsplit(".", 1)[0] + ".",  # .json and .yaml
             api.base_path + api.options.swagger_ui_path.rstrip("/"),
         ]
-
-
-def middlewares() -> list[type]:
-    """Connexion's default middleware stack with SpecAsWritten in place; a new list each call,
-    since connexion's add_middleware inserts into the list it was given."""
-    return [
-        SpecAsWritten if middleware is SwaggerUIMiddleware else middleware
-        for middleware in ConnexionMiddleware.default_middlewares
-    ]

@@ -1,5 +1,7 @@
-"""web.fastpath: the upstream code it replaces is still the code it was written against, and
-the replacements do what they say (one thread hop at most, decorators and validators built once)."""
+"""The connexion and a2wsgi patches (web.patches.one_hop, validation_once, decorate_once) and the
+validator fast paths (web.validators): the upstream code they replace is still the code they were
+written against, they change only the app they are installed on, and they do what they say (one
+thread hop at most, decorators and validators built once)."""
 
 from __future__ import annotations
 
@@ -23,18 +25,46 @@ import flask
 import pytest
 from connexion.apps.flask import FlaskOperation
 from connexion.middleware.request_validation import RequestValidationOperation
-from connexion.spec import OpenAPISpecification, Specification
+from connexion.uri_parsing import OpenAPIURIParser
+from connexion.validators import (
+    AbstractRequestBodyValidator,
+    AbstractResponseBodyValidator,
+    FormDataValidator,
+    JSONRequestBodyValidator,
+)
 from starlette.testclient import TestClient
 
 from app import create_app, load_spec
 from handlers import articles, hello
 from settings import Settings
-from web import fastpath, shadow, validators
+from web import marks, patches, validators
+from web.patches import decorate_once, lazy_imports, one_hop, shadow, validation_once
 
-# sha256 of the source of each upstream function web.fastpath (and the web.arguments and
-# web.validators fast paths it installs) replaces, reproduces or relies on, as reviewed
-# (connexion 3.3.0, a2wsgi 1.10). A mismatch means a new release changed it: read the new code,
-# bring web/fastpath.py in line (or drop the patch if upstream fixed the waste), update the hash.
+# What web.validators reproduces, or calls the underscore hooks it overrides from (`_validate`,
+# `_validator`: renamed upstream, ours would silently stop running).
+VALIDATORS_RELY_ON: dict[str, t.Any] = {
+    "connexion.uri_parsing.OpenAPIURIParser.resolve_query": OpenAPIURIParser.resolve_query,
+    "connexion.validators.abstract.AbstractRequestBodyValidator.wrap_receive": (
+        AbstractRequestBodyValidator.wrap_receive
+    ),
+    "connexion.validators.abstract.AbstractResponseBodyValidator.wrap_send": (
+        AbstractResponseBodyValidator.wrap_send
+    ),
+    "connexion.validators.json.JSONRequestBodyValidator._validate": (
+        JSONRequestBodyValidator._validate
+    ),
+    "connexion.validators.form_data.FormDataValidator._validate": FormDataValidator._validate,
+}
+UPSTREAM = {
+    **one_hop.UPSTREAM,
+    **validation_once.UPSTREAM,
+    **decorate_once.UPSTREAM,
+    **VALIDATORS_RELY_ON,
+}
+# sha256 of the source of each upstream function the patches (and web.validators' fast paths)
+# replace, reproduce or rely on, as reviewed (connexion 3.3.0, a2wsgi 1.10). A mismatch means a
+# new release changed it: read the new code, bring the patch in line (or delete it if upstream
+# fixed the waste: rerun `make bench-patches`), update the hash.
 REVIEWED = {
     "connexion.utils.extract_content_type": "cf05b8c47077bb9b",
     "connexion.middleware.request_validation.RequestValidationOperation.extract_content_type": (
@@ -47,6 +77,15 @@ REVIEWED = {
     "connexion.decorators.parameter._get_body_argument": "ad0202326b99a5b7",
     "connexion.uri_parsing.AbstractURIParser.resolve_params": "cd5c04e13032a24c",
     "connexion.uri_parsing.OpenAPIURIParser.resolve_query": "446701f944d63e58",
+    "connexion.middleware.request_validation.RequestValidationAPI.make_operation": (
+        "55b32cb8b0ab229e"
+    ),
+    "connexion.apps.flask.FlaskOperation.__init__": "09b0d7fdd70326ed",
+    "connexion.apps.flask.FlaskASGIApp.add_api": "ddbdd408941666a0",
+    "connexion.validators.abstract.AbstractRequestBodyValidator.wrap_receive": "44c469448a6e46fb",
+    "connexion.validators.abstract.AbstractResponseBodyValidator.wrap_send": "2afeb9dc43b80601",
+    "connexion.validators.json.JSONRequestBodyValidator._validate": "273956bb6cb6dd4e",
+    "connexion.validators.form_data.FormDataValidator._validate": "7ce82dcb557f5861",
     "connexion.apps.flask.FlaskOperation.fn": "8e9389bf42b9e519",
     "connexion.apps.flask.FlaskASGIApp.__init__": "cc0d31503b250f26",
     "connexion.decorators.main.WSGIDecorator.__call__": "9a1025c77773ed68",
@@ -54,20 +93,23 @@ REVIEWED = {
         "af472716211911b9"
     ),
     "a2wsgi.wsgi.build_environ": "ec8bf30cd7ba800c",
-    "connexion.spec.Specification.__init__": "4db416e79b8b3f11",
 }
 
 
 @pytest.mark.parametrize("name", sorted(REVIEWED))
 def test_upstream_code_is_the_reviewed_code(name: str) -> None:
-    source = inspect.getsource(fastpath.UPSTREAM[name])
+    source = inspect.getsource(UPSTREAM[name])
     assert hashlib.sha256(source.encode()).hexdigest()[:16] == REVIEWED[name], (
-        f"{name} changed upstream; re-review web/fastpath.py against it"
+        f"{name} changed upstream; re-review the web.patches module that names it"
     )
 
 
-# Every line of connexion's modules naming what web.fastpath defers, as reviewed: an import, and
-# one use inside a function. A use at import time would import the real module at every start.
+def test_every_upstream_function_relied_on_is_reviewed() -> None:
+    assert sorted(UPSTREAM) == sorted(REVIEWED)
+
+
+# Every line of connexion's modules naming what web.patches.lazy_imports defers, as reviewed: an
+# import, and one use inside a function. A use at import time would import it at every start.
 DEFERRED_USES = {
     "connexion.apps.abstract": (
         "TestClient",
@@ -78,12 +120,12 @@ DEFERRED_USES = {
 }
 
 
-@pytest.mark.parametrize("module", sorted(fastpath.DEFERRED_BY_CONNEXION))
+@pytest.mark.parametrize("module", sorted(lazy_imports.DEFERRED_BY_CONNEXION))
 def test_connexion_uses_what_is_deferred_only_where_reviewed(module: str) -> None:
     name, reviewed = DEFERRED_USES[module]
     source = inspect.getsource(importlib.import_module(module))
     uses = [line.strip() for line in source.splitlines() if re.search(rf"\b{name}\b", line)]
-    assert uses == reviewed, f"{module} changed how it uses {name}; re-review web/fastpath.py"
+    assert uses == reviewed, f"{module} changed how it uses {name}; re-review lazy_imports.py"
 
 
 STARTS_AND_USES_THE_DEFERRED = """
@@ -108,7 +150,7 @@ print(json.dumps({
 
 def test_starting_the_app_imports_none_of_connexions_test_tools(tmp_path: Path) -> None:
     # A fresh interpreter: this one imported httpx and connexion before the app (pytest plugins).
-    script = f"DEFERRED = {list(fastpath.DEFERRED_BY_CONNEXION.values())!r}\n"
+    script = f"DEFERRED = {list(lazy_imports.DEFERRED_BY_CONNEXION.values())!r}\n"
     done = subprocess.run(
         [sys.executable, "-c", script + STARTS_AND_USES_THE_DEFERRED],
         cwd=Path(__file__).parent.parent,
@@ -131,23 +173,6 @@ def test_starting_the_app_imports_none_of_connexions_test_tools(tmp_path: Path) 
     }
 
 
-def test_only_development_validates_the_spec_at_start(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    validated: list[str] = []
-
-    def validate(_cls: type, spec: dict[str, t.Any]) -> None:
-        validated.append(spec["info"]["title"])
-
-    monkeypatch.setattr(Specification, "_validate_spec", classmethod(validate))
-    assert "_validate_spec" not in OpenAPISpecification.__dict__  # what the patch restores
-    create_app(dataclasses.replace(settings, app_env="production"))
-    assert validated == []
-    assert "_validate_spec" not in OpenAPISpecification.__dict__
-    create_app(dataclasses.replace(settings, app_env="development"))
-    assert validated == ["Articles API"]
-
-
 def test_a_production_app_keeps_the_contract(settings: Settings) -> None:
     production = create_app(dataclasses.replace(settings, app_env="production"))
     with production.test_client() as client:
@@ -160,28 +185,40 @@ def test_a_production_app_keeps_the_contract(settings: Settings) -> None:
 
 
 def test_the_flask_app_is_served_by_the_one_hop_adapter(client: TestClient) -> None:
-    assert isinstance(client.app._middleware_app.asgi_app, fastpath.OneHopWSGI)  # type: ignore[attr-defined]
+    assert isinstance(one_hop.adapter(client.app), one_hop.OneHopWSGI)  # type: ignore[arg-type]
+
+
+def test_the_patches_change_only_the_app_they_are_installed_on(settings: Settings) -> None:
+    create_app(settings)
+    assert FlaskOperation.fn.fget is UPSTREAM["connexion.apps.flask.FlaskOperation.fn"]
+    call = "connexion.middleware.request_validation.RequestValidationOperation.__call__"
+    assert RequestValidationOperation.__call__ is UPSTREAM[call]
+    plain = connexion.FlaskApp(__name__)
+    plain.add_api(copy.deepcopy(SMALL_SPEC))
+    assert not isinstance(one_hop.adapter(plain), one_hop.OneHopWSGI)
+    views = plain.app.view_functions.values()
+    assert not any(isinstance(view, decorate_once.DecoratedOnce) for view in views)
 
 
 @pytest.fixture
 def threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The name of the thread each Flask request ran on."""
     seen: list[str] = []
-    original = fastpath._run_wsgi
+    original = one_hop._run_wsgi
 
     def recording(app, environ):  # type: ignore[no-untyped-def]
         seen.append(threading.current_thread().name)
         return original(app, environ)
 
-    monkeypatch.setattr(fastpath, "_run_wsgi", recording)
+    monkeypatch.setattr(one_hop, "_run_wsgi", recording)
     yield seen
 
 
 def test_inline_handlers_run_on_the_event_loop_others_in_one_worker_thread(
     client: TestClient, threads: list[str]
 ) -> None:
-    assert getattr(hello.get_hello, fastpath.INLINE, False)
-    assert not getattr(articles.list_articles, fastpath.INLINE, False)
+    assert marks.is_inline(hello.get_hello)
+    assert not marks.is_inline(articles.list_articles)
 
     assert client.get("/hello").text == "Hello John Doe"
     assert client.get("/articles").status_code == 200
@@ -222,9 +259,10 @@ def test_handlers_are_decorated_once_per_operation(client: TestClient) -> None:
     client.get("/hello")
     operations = [
         view
-        for view in client.app._middleware_app.app.view_functions.values()  # type: ignore[attr-defined]
+        for view in client.app.app.view_functions.values()  # type: ignore[attr-defined]
         if isinstance(view, FlaskOperation)
     ]
+    assert all(isinstance(operation, decorate_once.DecoratedOnce) for operation in operations)
     assert operations
     for operation in operations:
         assert operation.fn is operation.fn
@@ -246,7 +284,6 @@ def test_request_validators_are_built_once_per_operation(
             assert client.get("/hello?name=x").status_code == 200
         assert client.get("/hello?name=" + "x" * 101).status_code == 400  # still validated
     assert len(built) == 1
-    assert RequestValidationOperation.__call__ is fastpath._validate_request
 
 
 def test_schema_validators_are_compiled_once_per_schema() -> None:
@@ -256,7 +293,7 @@ def test_schema_validators_are_compiled_once_per_schema() -> None:
 
 
 def test_every_parameter_and_json_body_of_the_spec_gets_a_quick_check() -> None:
-    spec = Specification.from_dict(load_spec())
+    spec = connexion.spec.Specification.from_dict(load_spec())
     checked = []
     for path, item in spec["paths"].items():
         for method, operation in item.items():
@@ -364,7 +401,7 @@ def test_a_quick_check_more_lenient_than_jsonschema_fails_the_suite(
 
 def _plans(client: TestClient) -> dict[str, t.Any]:
     """operationId -> the plan its handler was bound with (absent until its first request)."""
-    views = client.app._middleware_app.app.view_functions.values()  # type: ignore[attr-defined]
+    views = client.app.app.view_functions.values()  # type: ignore[attr-defined]
     return {
         view.operation_id.rpartition(".")[2]: view.fn.plans[0]
         for view in views
@@ -399,7 +436,7 @@ SMALL_SPEC: dict[str, t.Any] = {
     "paths": {
         "/things": {
             "get": {
-                "operationId": "tests.test_fastpath.list_things",
+                "operationId": "tests.test_patches_connexion.list_things",
                 "parameters": [
                     {
                         "name": "tag",
@@ -410,7 +447,7 @@ SMALL_SPEC: dict[str, t.Any] = {
                 "responses": {"200": {"description": "the tags"}},
             },
             "post": {
-                "operationId": "tests.test_fastpath.post_thing",
+                "operationId": "tests.test_patches_connexion.post_thing",
                 "parameters": [
                     {"name": "dry", "in": "query", "schema": {"type": "boolean", "default": False}}
                 ],
@@ -446,9 +483,9 @@ def post_thing(body: dict[str, t.Any], dry: bool) -> flask.Response:
 
 
 def test_what_a_plan_does_not_cover_connexion_binds() -> None:
-    app = connexion.FlaskApp(__name__)
+    app = connexion.FlaskApp(__name__, middlewares=patches.middlewares())
     app.add_api(copy.deepcopy(SMALL_SPEC))
-    fastpath.install(app, threads=1)
+    patches.install(app, threads=1)
     with app.test_client() as client:
         assert client.get("/things?tag=1&tag=2").json() == {"tag": [1, 2]}
         assert client.post("/things", data={"count": "3"}).json() == {
@@ -465,7 +502,7 @@ def test_what_a_plan_does_not_cover_connexion_binds() -> None:
 
 
 def test_per_operation_caches_stay_bounded_whatever_clients_send(client: TestClient) -> None:
-    for number in range(fastpath.CACHED_PER_OPERATION + 20):
+    for number in range(validation_once.CACHED_PER_OPERATION + 20):
         response = client.post(
             "/messages",
             content=b'{"text": "hi"}',
@@ -474,9 +511,9 @@ def test_per_operation_caches_stay_bounded_whatever_clients_send(client: TestCli
         assert response.status_code in (201, 400), response.text
     gc.unfreeze()  # the started app froze its heap, out of gc.get_objects()'s sight
     caches = [
-        operation.__dict__.get("_articles_api_validators", {})
+        operation.validators
         for operation in gc.get_objects()
-        if isinstance(operation, RequestValidationOperation)
+        if isinstance(operation, validation_once.CachedValidationOperation)
     ]
     assert caches
-    assert max(len(cache) for cache in caches) <= fastpath.CACHED_PER_OPERATION
+    assert max(len(cache) for cache in caches) <= validation_once.CACHED_PER_OPERATION

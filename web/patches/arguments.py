@@ -9,7 +9,7 @@ connexion's own functions, so a handler gets what connexion would give it.
 A plan covers what this service's spec uses: path and query parameters of scalar types, a JSON
 or raw body, and the security context (`user`, `token_info`). For anything else (array, object
 or deepObject parameters, a form body, `**kwargs`, `context_`) `bind` returns None and
-web.fastpath lets connexion's decorator bind the request. With `web.shadow.VERIFY`
+web.patches.decorate_once lets connexion's decorator bind the request. With `shadow.VERIFY`
 set (the test suite sets it), every request is bound both ways and must get the same arguments.
 
 One difference is deliberate: connexion hands a handler any uploaded file whose field is named
