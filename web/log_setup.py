@@ -352,10 +352,6 @@ def configure(settings: Settings) -> None:
     handler.addFilter(RequestIdFilter())
     root.addHandler(handler)
     root.setLevel(settings.log_level)
-    # Nothing we format names a source line: skip walking the stack for it on every record (the
-    # logging HOWTO's "Optimization" section). Thread and process stay: gunicorn's own handlers
-    # format `%(process)d`, which fails on a record without one.
-    logging._srcfile = None
     # connexion logs request bodies (passwords included) on validation failures, even in debug,
     # and a warning on every request to an operation with several media types; web.problems logs
     # each failure once, without the input.
