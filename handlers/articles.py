@@ -6,7 +6,7 @@ import flask
 
 from auth.principal import ARTICLES_WRITE, Principal, editable_author, require_scope
 from store import articles
-from web import representations, services
+from web import representations, services, urls
 from web.conditional import etag, expected_versions
 from web.idempotency import idempotent
 from web.negotiation import body_media_type, no_content, respond
@@ -18,7 +18,7 @@ def list_articles(
     """A page of articles, with a `Link` to the next one."""
     page = articles.page(services.current().db, limit, cursor, author=author, q=q)
     filters = {"author": author, "q": q}
-    headers = representations.next_link("/articles", page, limit, filters)
+    headers = representations.next_link(urls.ARTICLES, page, limit, filters)
     return respond(representations.article_page(page, limit, filters), headers=headers)
 
 
@@ -33,7 +33,7 @@ def post_article(body: dict[str, Any], token_info: dict[str, Any]) -> flask.Resp
     return respond(
         representations.article(article),
         status=201,
-        headers={"Location": f"/articles/{article.id}"},
+        headers={"Location": urls.article(article.id)},
         etag=etag(article.version),
         prefer=body_media_type(),
     )

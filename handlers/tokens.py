@@ -8,7 +8,7 @@ from auth import authenticate
 from auth.principal import Principal
 from store import tokens
 from store.types import utcnow
-from web import representations, services
+from web import representations, services, urls
 from web.idempotency import idempotent
 from web.negotiation import NO_STORE, no_content, respond
 
@@ -23,7 +23,7 @@ def post_token(token_info: dict[str, Any], body: dict[str, Any] | None = None) -
         expires_in=request.get("expires_in", authenticate.DEFAULT_TOKEN_SECONDS),
         scopes=request.get("scopes"),
     )
-    headers = {**NO_STORE, "Location": f"/tokens/{token.record.id}"}
+    headers = {**NO_STORE, "Location": urls.token(token.record.id)}
     return respond(representations.issued_token(token), status=201, headers=headers)
 
 
@@ -33,7 +33,7 @@ def list_tokens(
     """The caller's unexpired tokens, without their values."""
     caller = Principal.from_token_info(token_info)
     page = tokens.page(services.current().db, caller.user_id, utcnow(), limit, cursor)
-    headers = {**NO_STORE, **representations.next_link("/tokens", page, limit)}
+    headers = {**NO_STORE, **representations.next_link(urls.TOKENS, page, limit)}
     return respond(representations.token_page(page, limit), headers=headers)
 
 

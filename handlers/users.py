@@ -7,7 +7,7 @@ import flask
 from auth import authenticate
 from auth.principal import Principal, require_admin
 from store import users
-from web import representations, services
+from web import representations, services, urls
 from web.idempotency import idempotent
 from web.negotiation import no_content, respond
 
@@ -15,7 +15,7 @@ from web.negotiation import no_content, respond
 def list_users(limit: int = 20, cursor: str | None = None) -> flask.Response:
     """A page of user profiles."""
     page = users.page(services.current().db, limit, cursor)
-    headers = representations.next_link("/users", page, limit)
+    headers = representations.next_link(urls.USERS, page, limit)
     return respond(representations.user_page(page, limit), headers=headers)
 
 
@@ -25,7 +25,7 @@ def post_user(body: dict[str, Any], token_info: dict[str, Any]) -> flask.Respons
     require_admin(Principal.from_token_info(token_info))
     app = services.current()
     user = authenticate.register(app.db, app.passwords, body["username"], body["password"])
-    location = {"Location": f"/users/{user.id}"}
+    location = {"Location": urls.user(user.id)}
     return respond(representations.user_profile(user), status=201, headers=location)
 
 
