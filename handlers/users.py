@@ -5,7 +5,7 @@ from typing import Any
 import flask
 
 from auth import authenticate
-from auth.principal import Principal, require_admin
+from auth.principal import caller
 from store import users
 from web import representations, services, urls
 from web.idempotency import idempotent
@@ -22,7 +22,7 @@ def list_users(limit: int = 20, cursor: str | None = None) -> flask.Response:
 @idempotent
 def post_user(body: dict[str, Any], token_info: dict[str, Any]) -> flask.Response:
     """Create a user (admins only)."""
-    require_admin(Principal.from_token_info(token_info))
+    caller(token_info, admin=True)
     app = services.current()
     user = authenticate.register(app.db, app.passwords, body["username"], body["password"])
     location = {"Location": urls.user(user.id)}
@@ -36,7 +36,7 @@ def get_user(user_id: int) -> flask.Response:
 
 def delete_user(user_id: int, token_info: dict[str, Any]) -> flask.Response:
     """Delete a user (admins only)."""
-    require_admin(Principal.from_token_info(token_info))
+    caller(token_info, admin=True)
     app = services.current()
     users.delete(app.db, user_id, protected_username=app.settings.admin_username)
     return no_content()
