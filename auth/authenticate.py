@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from auth.admin import AdminPassword
 from auth.passwords import Passwords, RecentChecks
 from auth.principal import Principal
 from auth.throttle import FailedLogins, rate_limit_headers
@@ -59,6 +60,7 @@ def basic(
     passwords: Passwords,
     throttle: FailedLogins,
     recent: RecentChecks,
+    admin_password: AdminPassword,
     *,
     address: str,
     username: str,
@@ -70,7 +72,10 @@ def basic(
     credentials. Credentials checked recently are not hashed again: right ones still wait for
     the limits (otherwise a locked-out guesser would learn when a guess matched), wrong ones
     sent again get their 401 at once and do not count again (a repeat is no new guess).
+    A changed ADMIN_PASSWORD is stored before any password is checked (auth.admin), so the old
+    one never gets in.
     """
+    admin_password.ensure()
     found = users.credentials(db, username)
     user, password_hash = found if found is not None else (None, None)
     fingerprint = recent.fingerprint(username, password, password_hash)

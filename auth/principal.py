@@ -35,6 +35,11 @@ class Principal:
         """What the caller's role allows."""
         return ROLE_SCOPES.get(self.role, frozenset())
 
+    @property
+    def editable_author(self) -> int | None:
+        """Whose articles the caller may change: anyone's (None) for an admin, else their own."""
+        return None if self.is_admin else self.user_id
+
     @classmethod
     def of(cls, user: UserRecord, scopes: frozenset[str] | None = None) -> Principal:
         """The principal of a stored user, holding a token with `scopes` or a password."""
@@ -72,7 +77,14 @@ def require_admin(principal: Principal) -> None:
     require_scope(principal, USERS_ADMIN)
 
 
-def editable_author(principal: Principal) -> int | None:
-    """Whose articles the caller may change: anyone's (None) for an admin, else their own."""
-    require_scope(principal, ARTICLES_WRITE)
-    return None if principal.is_admin else principal.user_id
+def caller(
+    token_info: dict[str, Any], *, admin: bool = False, scope: str | None = None
+) -> Principal:
+    """The caller behind connexion's `token_info`, checked: an admin, when `admin` is set
+    (require_admin), and allowed `scope`, when one is named (require_scope)."""
+    principal = Principal.from_token_info(token_info)
+    if admin:
+        require_admin(principal)
+    if scope is not None:
+        require_scope(principal, scope)
+    return principal

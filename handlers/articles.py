@@ -4,9 +4,9 @@ from typing import Any
 
 import flask
 
-from auth.principal import ARTICLES_WRITE, Principal, editable_author, require_scope
+from auth.principal import ARTICLES_WRITE, caller
 from store import articles
-from web import representations, services
+from web import representations, services, urls
 from web.conditional import etag, expected_versions
 from web.idempotency import idempotent
 from web.negotiation import body_media_type, no_content, respond
@@ -18,22 +18,21 @@ def list_articles(
     """A page of articles, with a `Link` to the next one."""
     page = articles.page(services.current().db, limit, cursor, author=author, q=q)
     filters = {"author": author, "q": q}
-    headers = representations.next_link("/articles", page, limit, filters)
+    headers = representations.next_link(urls.ARTICLES, page, limit, filters)
     return respond(representations.article_page(page, limit, filters), headers=headers)
 
 
 @idempotent
 def post_article(body: dict[str, Any], token_info: dict[str, Any]) -> flask.Response:
     """Create an article; the caller is its author."""
-    author = Principal.from_token_info(token_info)
-    require_scope(author, ARTICLES_WRITE)
+    author = caller(token_info, scope=ARTICLES_WRITE)
     article = articles.create(
         services.current().db, author_id=author.user_id, title=body["title"], body=body["body"]
     )
     return respond(
         representations.article(article),
         status=201,
-        headers={"Location": f"/articles/{article.id}"},
+        headers={"Location": urls.article(article.id)},
         etag=etag(article.version),
         prefer=body_media_type(),
     )
@@ -65,11 +64,11 @@ def patch_article(
 
 def delete_article(article_id: int, token_info: dict[str, Any]) -> flask.Response:
     """Delete an article."""
-    editor = Principal.from_token_info(token_info)
+    editor = caller(token_info, scope=ARTICLES_WRITE)
     articles.delete(
         services.current().db,
         article_id,
-        author_id=editable_author(editor),
+        author_id=editor.editable_author,
         expected=expected_versions(),
     )
     return no_content()
@@ -78,11 +77,11 @@ def delete_article(article_id: int, token_info: dict[str, Any]) -> flask.Respons
 def _change(
     article_id: int, token_info: dict[str, Any], *, title: str | None, body: str | None
 ) -> flask.Response:
-    editor = Principal.from_token_info(token_info)
+    editor = caller(token_info, scope=ARTICLES_WRITE)
     article = articles.update(
         services.current().db,
         article_id,
-        author_id=editable_author(editor),
+        author_id=editor.editable_author,
         expected=expected_versions(),
         title=title,
         body=body,

@@ -2,11 +2,11 @@
 
 import flask
 
-from web import representations
+from web import representations, urls
 from web.marks import inline
 from web.negotiation import respond
 
-SERVICE_DESC = '</openapi.json>; rel="service-desc"'
+SERVICE_DESC = f'<{urls.SPEC_DOCUMENT}>; rel="service-desc"'
 
 
 @inline

@@ -3,7 +3,7 @@
 import flask
 
 from store import messages
-from web import representations, services
+from web import representations, services, urls
 from web.bodies import read_message
 from web.idempotency import idempotent
 from web.negotiation import no_content, respond
@@ -12,7 +12,7 @@ from web.negotiation import no_content, respond
 def list_messages(limit: int = 20, cursor: str | None = None) -> flask.Response:
     """A page of message metadata."""
     page = messages.page(services.current().db, limit, cursor)
-    headers = representations.next_link("/messages", page, limit)
+    headers = representations.next_link(urls.MESSAGES, page, limit)
     return respond(representations.message_page(page, limit), headers=headers)
 
 
@@ -24,7 +24,7 @@ def post_message() -> flask.Response:
     info = messages.create(
         app.db, media_type=incoming.media_type, content=incoming.content, filename=incoming.filename
     )
-    location = {"Location": f"/messages/{info.id}"}
+    location = {"Location": urls.message(info.id)}
     return respond(representations.message_receipt(incoming, info), status=201, headers=location)
 
 

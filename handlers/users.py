@@ -5,9 +5,9 @@ from typing import Any
 import flask
 
 from auth import authenticate
-from auth.principal import Principal, require_admin
+from auth.principal import caller
 from store import users
-from web import representations, services
+from web import representations, services, urls
 from web.idempotency import idempotent
 from web.negotiation import no_content, respond
 
@@ -15,17 +15,17 @@ from web.negotiation import no_content, respond
 def list_users(limit: int = 20, cursor: str | None = None) -> flask.Response:
     """A page of user profiles."""
     page = users.page(services.current().db, limit, cursor)
-    headers = representations.next_link("/users", page, limit)
+    headers = representations.next_link(urls.USERS, page, limit)
     return respond(representations.user_page(page, limit), headers=headers)
 
 
 @idempotent
 def post_user(body: dict[str, Any], token_info: dict[str, Any]) -> flask.Response:
     """Create a user (admins only)."""
-    require_admin(Principal.from_token_info(token_info))
+    caller(token_info, admin=True)
     app = services.current()
     user = authenticate.register(app.db, app.passwords, body["username"], body["password"])
-    location = {"Location": f"/users/{user.id}"}
+    location = {"Location": urls.user(user.id)}
     return respond(representations.user_profile(user), status=201, headers=location)
 
 
@@ -36,7 +36,7 @@ def get_user(user_id: int) -> flask.Response:
 
 def delete_user(user_id: int, token_info: dict[str, Any]) -> flask.Response:
     """Delete a user (admins only)."""
-    require_admin(Principal.from_token_info(token_info))
+    caller(token_info, admin=True)
     app = services.current()
     users.delete(app.db, user_id, protected_username=app.settings.admin_username)
     return no_content()

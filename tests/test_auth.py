@@ -18,6 +18,8 @@ from starlette.testclient import TestClient
 
 from app import create_app
 from auth.passwords import Passwords
+from auth.principal import ARTICLES_WRITE, USERS_ADMIN, Principal, caller
+from errors import DomainError, Forbidden, InsufficientScope
 from settings import Settings, SettingsError
 from store import users
 from store.db import Database
@@ -740,3 +742,31 @@ def test_permission_matrix(  # type: ignore[no-untyped-def]
     if response.status_code >= 400:
         assert response.headers["content-type"] == "application/problem+json"
         assert snapshot(settings) == before
+
+
+@pytest.mark.parametrize(
+    ("role", "scopes", "admin_only", "scope", "refusal"),
+    [
+        ("user", None, False, None, None),
+        ("user", None, False, ARTICLES_WRITE, None),
+        ("user", frozenset(), False, ARTICLES_WRITE, InsufficientScope),
+        ("user", None, True, None, Forbidden),
+        ("admin", None, True, None, None),
+        ("admin", frozenset({ARTICLES_WRITE}), True, None, InsufficientScope),
+        ("admin", frozenset({USERS_ADMIN}), False, ARTICLES_WRITE, InsufficientScope),
+    ],
+)
+def test_a_handler_gets_its_caller_checked_in_one_call(
+    role: str,
+    scopes: frozenset[str] | None,
+    admin_only: bool,
+    scope: str | None,
+    refusal: type[DomainError] | None,
+) -> None:
+    principal = Principal(user_id=7, username="alice", role=role, scopes=scopes)
+    token_info = principal.as_token_info()
+    if refusal is None:
+        assert caller(token_info, admin=admin_only, scope=scope) == principal
+    else:
+        with pytest.raises(refusal):
+            caller(token_info, admin=admin_only, scope=scope)

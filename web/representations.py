@@ -13,21 +13,22 @@ from store.messages import MessageInfo, StoredMessage
 from store.pagination import HasId, Page
 from store.tokens import TokenRecord
 from store.users import UserRecord
+from web import urls
 from web.bodies import IncomingMessage
 from web.negotiation import JSON, TEXT, V2, Representations
 
 API_LINKS = {
-    "self": "/",
-    "articles": "/articles",
-    "hello": "/hello",
-    "echo": "/echo",
-    "messages": "/messages",
-    "secrets": "/secrets",
-    "tokens": "/tokens",
-    "livez": "/livez",
-    "readyz": "/readyz",
-    "service-desc": "/openapi.json",
-    "service-doc": "/ui/",
+    "self": urls.INDEX,
+    "articles": urls.ARTICLES,
+    "hello": urls.HELLO,
+    "echo": urls.ECHO,
+    "messages": urls.MESSAGES,
+    "secrets": urls.SECRETS,
+    "tokens": urls.TOKENS,
+    "livez": urls.LIVEZ,
+    "readyz": urls.READYZ,
+    "service-desc": urls.SPEC_DOCUMENT,
+    "service-doc": urls.DOCS,
 }
 
 
@@ -101,9 +102,9 @@ def _article_v2(article: ArticleRecord) -> dict[str, Any]:
         "created_at": _timestamp(article.created_at),
         "updated_at": _timestamp(article.updated_at),
         "links": {
-            "self": {"href": f"/articles/{article.id}"},
-            "author": {"href": f"/users/{article.author_id}"},
-            "collection": {"href": "/articles"},
+            "self": {"href": urls.article(article.id)},
+            "author": {"href": urls.user(article.author_id)},
+            "collection": {"href": urls.ARTICLES},
         },
     }
 
@@ -121,8 +122,8 @@ def article_page(page: Page[ArticleRecord], limit: int, filters: Filters) -> Rep
     """A page of articles: the tutorial's text listing, or a JSON page with links."""
     lines = "".join(f"{item.id}\t{item.title}\n" for item in page.items)
     return {
-        TEXT: lambda: f"List of /articles\n{lines}",
-        JSON: lambda: _json_page("/articles", page, limit, _article_json, filters),
+        TEXT: lambda: f"List of {urls.ARTICLES}\n{lines}",
+        JSON: lambda: _json_page(urls.ARTICLES, page, limit, _article_json, filters),
     }
 
 
@@ -147,7 +148,7 @@ def _message_json(info: MessageInfo) -> dict[str, Any]:
         "sha256": info.sha256,
         "filename": info.filename,
         "created_at": _timestamp(info.created_at),
-        "links": {"self": {"href": f"/messages/{info.id}"}},
+        "links": {"self": {"href": urls.message(info.id)}},
     }
 
 
@@ -186,7 +187,7 @@ def message_content(message: StoredMessage) -> Representations:
 
 def message_page(page: Page[MessageInfo], limit: int) -> Representations:
     """A page of message metadata."""
-    return {JSON: lambda: _json_page("/messages", page, limit, _message_json)}
+    return {JSON: lambda: _json_page(urls.MESSAGES, page, limit, _message_json)}
 
 
 def _user_profile(user: UserRecord) -> dict[str, Any]:
@@ -205,7 +206,7 @@ def user_profile(user: UserRecord) -> Representations:
 
 def user_page(page: Page[UserRecord], limit: int) -> Representations:
     """A page of user profiles."""
-    return {JSON: lambda: _json_page("/users", page, limit, _user_profile)}
+    return {JSON: lambda: _json_page(urls.USERS, page, limit, _user_profile)}
 
 
 def secret() -> Representations:
@@ -238,4 +239,4 @@ def issued_token(token: IssuedToken) -> Representations:
 
 def token_page(page: Page[TokenRecord], limit: int) -> Representations:
     """A page of the caller's tokens, without their values."""
-    return {JSON: lambda: _json_page("/tokens", page, limit, _token_info)}
+    return {JSON: lambda: _json_page(urls.TOKENS, page, limit, _token_info)}

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from auth import authenticate
 from auth.authenticate import Checked
-from web.services import Services, of_scope, response_headers
+from web.services import of_scope, response_headers
 
 
 def _utf8(latin1: str) -> str:
@@ -26,14 +26,6 @@ def _address(request: ConnexionRequest) -> str:
     return str(client[0]) if client else "unknown"
 
 
-def _basic(services: Services, **credentials: str) -> Checked:
-    # A changed ADMIN_PASSWORD is stored before any password is checked (see auth.admin).
-    services.admin_password.ensure()
-    return authenticate.basic(
-        services.db, services.passwords, services.throttle, services.recent, **credentials
-    )
-
-
 def _answer(request: ConnexionRequest, checked: Checked) -> dict[str, Any] | None:
     """connexion's token_info for the principal (None: 401), the check's headers set aside for
     the response, whatever its status."""
@@ -46,9 +38,14 @@ async def check_basic(
     username: str, password: str, request: ConnexionRequest
 ) -> dict[str, Any] | None:
     """The caller behind HTTP Basic credentials, or None (401); 429 after too many failures."""
+    services = of_scope(request.scope)
     checked = await run_in_threadpool(
-        _basic,
-        of_scope(request.scope),
+        authenticate.basic,
+        services.db,
+        services.passwords,
+        services.throttle,
+        services.recent,
+        services.admin_password,
         address=_address(request),
         username=_utf8(username),
         password=_utf8(password),
