@@ -13,7 +13,7 @@ TOKENS = "/tokens"
 LIVEZ = "/livez"
 READYZ = "/readyz"
 
-# Served by connexion (web.spec_document), not paths of the spec.
+# Served by connexion (web.patches.spec_as_written), not paths of the spec.
 SPEC_DOCUMENT = "/openapi.json"
 DOCS = "/ui/"
 
