@@ -215,10 +215,62 @@ def test_a_database_that_stops_answering_gives_503_in_bounded_time(
         assert ready.json()["checks"] == {"database": "unreachable"}
         assert answered_within(base, "GET", "/healthz").status_code == 200
         proxy.restore()
-        assert answered_within(base, "GET", "/messages/1").content == b"before"
+        healed_by = time.monotonic() + 5  # known not to answer until a probe (every 0.5 s) is
+        while (read := answered_within(base, "GET", "/messages/1")).status_code == 503:
+            assert time.monotonic() < healed_by, "did not heal"
+            time.sleep(0.1)
+        assert read.content == b"before"
         assert answered_within(base, "GET", "/readyz").status_code == 200
         items = answered_within(base, "GET", "/messages").json()["items"]
         assert [m["id"] for m in items] == [1]
+
+
+def test_a_database_that_stops_answering_costs_each_request_one_timeout(
+    proxied: tuple[Proxy, Settings],
+) -> None:
+    """DATABASE_TIMEOUT is what a request waits in all: a lone request is answered after one
+    timeout, not one per step (checking a pooled connection, then opening a new one), and
+    requests queued for a thread do not each wait out the timeout behind the others: once the
+    database is known not to answer, they are answered at once. /readyz says so at once too."""
+    proxy, settings = proxied
+    timeout = 2.0  # libpq's least connect timeout
+    bounded = dataclasses.replace(settings, database_timeout=timeout, threads=2)
+    with serving(bounded) as base:
+        assert answered_within(base, "GET", "/articles").status_code == 200  # pooled, checked
+        proxy.stall()
+        started = time.monotonic()
+        assert_unavailable(answered_within(base, "GET", "/articles"))
+        lone = time.monotonic() - started
+        waits: list[float] = []
+
+        def one() -> None:
+            began = time.monotonic()
+            assert_unavailable(answered_within(base, "GET", "/articles"))
+            waits.append(time.monotonic() - began)
+
+        burst = [threading.Thread(target=one) for _ in range(8)]  # 4 times the threads
+        for thread in burst:
+            thread.start()
+        for thread in burst:
+            thread.join()
+        started = time.monotonic()
+        ready = answered_within(base, "GET", "/readyz")
+        readiness = time.monotonic() - started
+        burst_waits = sorted(round(wait, 2) for wait in waits)
+        print(f"lone {lone:.2f} s, burst {burst_waits}, /readyz {readiness:.2f} s")
+        # Before: the lone request 2 timeouts, the burst up to 5 (queued behind 2 threads).
+        assert lone < timeout * 1.5
+        assert len(waits) == 8
+        assert max(waits) < timeout * 1.5
+        assert_unavailable(ready)
+        assert ready.json()["checks"] == {"database": "unreachable"}
+        assert readiness < timeout * 1.5
+        proxy.restore()
+        deadline = time.monotonic() + 10
+        while answered_within(base, "GET", "/articles").status_code != 200:
+            assert time.monotonic() < deadline, "did not heal"
+            time.sleep(0.1)
+        assert answered_within(base, "GET", "/readyz").status_code == 200
 
 
 @pytest.fixture
