@@ -143,11 +143,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     problems.install(app, routes, debug=settings.debug)
     app.add_middleware(RequestContext, MiddlewarePosition.BEFORE_EXCEPTION, services=services)
     # After routing (it needs the operation) and inside response validation.
-    app.add_middleware(
-        deprecation.DeprecationHeaders,
-        MiddlewarePosition.BEFORE_CONTEXT,
-        deprecations=deprecation.from_spec(spec),
-    )
+    app.add_middleware(deprecation.DeprecationHeaders, MiddlewarePosition.BEFORE_CONTEXT)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
