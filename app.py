@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     """Build the app; nothing touches the database or the log file until the app starts."""
     settings = settings or Settings.from_env()
     spec = load_spec()
-    routes = Routes(spec)
+    routes = Routes()  # filled from connexion's specification of the API (web.guards.Guards)
     passwords = Passwords(
         time_cost=settings.password_hash_time_cost,
         memory_kib=settings.password_hash_memory_kib,
