@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     """Build the app; nothing touches the database or the log file until the app starts."""
     settings = settings or Settings.from_env()
     spec = load_spec()
-    routes = Routes(spec)
+    routes = Routes()  # filled from connexion's specification of the API (web.guards.Guards)
     passwords = Passwords(
         time_cost=settings.password_hash_time_cost,
         memory_kib=settings.password_hash_memory_kib,
@@ -139,11 +139,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     problems.install(app, routes, debug=settings.debug)
     app.add_middleware(RequestContext, MiddlewarePosition.BEFORE_EXCEPTION, services=services)
     # After routing (it needs the operation) and inside response validation.
-    app.add_middleware(
-        deprecation.DeprecationHeaders,
-        MiddlewarePosition.BEFORE_CONTEXT,
-        deprecations=deprecation.from_spec(spec),
-    )
+    app.add_middleware(deprecation.DeprecationHeaders, MiddlewarePosition.BEFORE_CONTEXT)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

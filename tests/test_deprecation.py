@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from connexion.spec import Specification
 from starlette.testclient import TestClient
 
 import app as app_module
@@ -153,11 +154,39 @@ def test_a_deprecated_header_parameter_only_when_sent(
     assert missing.headers["deprecation"] == "@1769904000"
 
 
-def test_a_deprecation_must_say_since_when() -> None:
+def test_a_deprecation_must_say_since_when(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = app_module.load_spec()
     _operation(spec, "get_hello")["deprecated"] = True
-    with pytest.raises(ValueError, match=r"GET /hello is deprecated: declare since when"):
-        deprecation.from_spec(spec)
+    undated = r"GET /hello is deprecated: declare since when"
+    with pytest.raises(ValueError, match=undated):
+        deprecation.from_spec(Specification.from_dict(copy.deepcopy(spec)))
+    # connexion reads the deprecations into the middleware stack it builds before serving.
+    monkeypatch.setattr(app_module, "load_spec", lambda: copy.deepcopy(spec))
+    with pytest.raises(ValueError, match=undated), app_module.create_app(settings).test_client():
+        pass
+
+
+def test_a_deprecated_parameter_behind_a_ref_is_found_in_every_operation_using_it() -> None:
+    """from_spec reads connexion's specification, whose `$ref`s connexion has resolved."""
+    spec = app_module.load_spec()
+    shared = spec["components"]["parameters"]["IfNoneMatch"]
+    shared["deprecated"] = True
+    shared["x-deprecation"] = {"date": "2026-02-01"}
+    users = {
+        operation["operationId"]
+        for item in spec["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        and {"$ref": "#/components/parameters/IfNoneMatch"} in operation.get("parameters", [])
+    }
+    assert users
+    found = deprecation.from_spec(Specification.from_dict(spec))
+    assert {operation_id for operation_id, what in found.items() if what.parameters} == users
+    for operation_id in users:
+        [(location, name, notice)] = found[operation_id].parameters
+        assert (location, name, notice.since) == ("header", "If-None-Match", date(2026, 2, 1))
 
 
 def test_several_deprecations_give_the_earliest_dates_and_every_link() -> None:

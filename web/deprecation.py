@@ -29,9 +29,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from connexion.middleware import SpecMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web.routes import HTTP_METHODS, resolve
+from web.routes import HTTP_METHODS
 from web.services import response_headers
 
 
@@ -115,7 +116,8 @@ class OperationDeprecations:
 
 def from_spec(spec: Mapping[str, Any]) -> dict[str, OperationDeprecations]:
     """Each operationId with something deprecated, and what; ValueError where the spec marks
-    something deprecated without saying since when."""
+    something deprecated without saying since when. `spec` is connexion's specification
+    (connexion.spec.Specification, `$ref`s resolved)."""
     found: dict[str, OperationDeprecations] = {}
     for template, item in spec.get("paths", {}).items():
         shared = item.get("parameters", [])
@@ -133,9 +135,7 @@ def from_spec(spec: Mapping[str, Any]) -> dict[str, OperationDeprecations]:
                     parameter["name"],
                     Notice.of(parameter, link, f"{where} {parameter['name']}"),
                 )
-                for parameter in (
-                    resolve(spec, p) for p in [*shared, *operation.get("parameters", [])]
-                )
+                for parameter in [*shared, *operation.get("parameters", [])]
                 if parameter.get("deprecated")
             )
             if whole is not None or parameters:
@@ -143,16 +143,24 @@ def from_spec(spec: Mapping[str, Any]) -> dict[str, OperationDeprecations]:
     return found
 
 
-class DeprecationHeaders:
+class DeprecationHeaders(SpecMiddleware):  # type: ignore[misc]
     """ASGI middleware between connexion's validation and the operation: adds the deprecation
     headers to every answer the operation gives a request that uses a deprecated operation or
     parameter, inside response validation (which sees them as the spec declares them). A
     request refused before the operation runs (401, a 400 from validation) is not announced:
-    the client has that to fix first."""
+    the client has that to fix first.
 
-    def __init__(self, app: ASGIApp, deprecations: Mapping[str, OperationDeprecations]) -> None:
+    A SpecMiddleware: connexion gives it the API's specification while it builds the middleware
+    stack (before the first request), and `from_spec` reads the deprecations from it; an
+    undated one is a ValueError then."""
+
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.deprecations = deprecations
+        self.deprecations: dict[str, OperationDeprecations] = {}
+
+    def add_api(self, specification: Any, **_options: Any) -> None:
+        """Find what the API's specification (connexion.spec.Specification) deprecates."""
+        self.deprecations = from_spec(specification)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.deprecations:

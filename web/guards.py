@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import sys
 from collections import deque
+from typing import Any
 
+from connexion.middleware import SpecMiddleware
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -93,13 +95,20 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
-class Guards(BodyLimit):
+class Guards(BodyLimit, SpecMiddleware):  # type: ignore[misc]
     """BodyLimit, then OPTIONS answers, then the Content-Type check, as one middleware: each
-    layer of ASGI middleware costs every request a coroutine or more."""
+    layer of ASGI middleware costs every request a coroutine or more.
+
+    A SpecMiddleware: connexion gives it the API's resolved specification while it builds the
+    middleware stack, which it passes on to `routes` (shared with web.problems)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, routes: Routes) -> None:
         super().__init__(app, max_bytes)
         self.routes = routes
+
+    def add_api(self, specification: Any, **_options: Any) -> None:
+        """Learn the API's paths from connexion's specification (connexion.spec.Specification)."""
+        self.routes.add_api(specification)
 
     async def forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] == "OPTIONS" and await answer_options(self.routes, scope, send):

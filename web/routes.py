@@ -1,4 +1,11 @@
-"""The spec's paths and methods, for `Allow`, `Accept-Post` and `Accept-Patch` headers."""
+"""The spec's paths and methods, for `Allow`, `Accept-Post` and `Accept-Patch` headers.
+
+Read from the specification connexion builds for the API (connexion.spec.Specification: its
+`$ref`s resolved by connexion's own resolver), the same object its router and validators use;
+not a second parse of the spec. connexion hands it to every middleware that asks for it
+(connexion.middleware.SpecMiddleware) when the app's middleware stack is built, before the first
+request: web.guards.Guards passes it on here with `add_api`.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +17,12 @@ from typing import Any
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-def resolve(spec: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Follow a local `$ref` (`#/components/...`) to what it names."""
-    while "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
-def _integers(spec: dict[str, Any], item: dict[str, Any]) -> list[str]:
+def _integers(item: Mapping[str, Any]) -> list[str]:
     """The names of a path's integer path parameters."""
     return [
         parameter["name"]
-        for parameter in (resolve(spec, p) for p in item.get("parameters", []))
-        if parameter.get("in") == "path"
-        and resolve(spec, parameter.get("schema", {})).get("type") == "integer"
+        for parameter in item.get("parameters", [])
+        if parameter.get("in") == "path" and parameter.get("schema", {}).get("type") == "integer"
     ]
 
 
@@ -40,30 +36,39 @@ def _pattern(template: str, integers: list[str]) -> re.Pattern[str]:
 
 
 class Routes:
-    """Which methods each path of the spec answers, and which media types each accepts."""
+    """Which methods each path of the spec answers, and which media types each accepts.
 
-    def __init__(self, spec: dict[str, Any]) -> None:
+    Empty until `add_api` gives it the app's specification, which connexion does while it builds
+    the middleware stack, before any request is served."""
+
+    def __init__(self) -> None:
         self._routes: list[tuple[re.Pattern[str], dict[str, list[str]]]] = []
         # Each pattern's integer parameters by regex group, for those too long to convert.
         self._integers: dict[re.Pattern[str], dict[str, str]] = {}
-        for template, item in spec.get("paths", {}).items():
+
+    def add_api(self, specification: Mapping[str, Any]) -> None:
+        """Take the paths of the app's API from connexion's resolved specification
+        (`connexion.spec.Specification`, a mapping of the spec with its `$ref`s resolved). The app
+        has one API: a second call (a rebuilt middleware stack) replaces what the first gave."""
+        routes: list[tuple[re.Pattern[str], dict[str, list[str]]]] = []
+        integer_groups: dict[re.Pattern[str], dict[str, str]] = {}
+        for template, item in specification.get("paths", {}).items():
             accepts = {
-                method.upper(): list(
-                    resolve(spec, operation.get("requestBody", {})).get("content", {})
-                )
+                method.upper(): list(operation.get("requestBody", {}).get("content", {}))
                 for method, operation in item.items()
                 if method in HTTP_METHODS
             }
             if "GET" in accepts:
                 accepts["HEAD"] = []
-            accepts["OPTIONS"] = []  # answered for every path by web.guards.Options
-            integers = _integers(spec, item)
+            accepts["OPTIONS"] = []  # answered for every path by web.guards.answer_options
+            integers = _integers(item)
             pattern = _pattern(template, integers)
             names = re.findall(r"\{([^}/]+)\}", template)
-            self._integers[pattern] = {
+            integer_groups[pattern] = {
                 f"i{number}": name for number, name in enumerate(names) if name in integers
             }
-            self._routes.append((pattern, accepts))
+            routes.append((pattern, accepts))
+        self._routes, self._integers = routes, integer_groups
 
     def _match(self, path: str) -> dict[str, list[str]] | None:
         for pattern, accepts in self._routes:
