@@ -181,6 +181,9 @@ class Settings:
     # Under gunicorn (deploy/gunicorn.conf.py): the directory where prometheus_client records every
     # worker's metrics, for /metrics to add up. None: one process, reporting its own.
     prometheus_multiproc_dir: str | None = None
+    # For `make bench-patches` only: web.patches optimisations to leave off (PATCHES_OFF, names
+    # from web.patches.SWITCHES, comma-separated), to measure what each buys.
+    patches_off: frozenset[str] = frozenset()
 
     @property
     def log_level(self) -> str:
@@ -263,4 +266,7 @@ class Settings:
             ),
             password_hash_concurrency=_positive(env, "PASSWORD_HASH_CONCURRENCY"),
             prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
+            patches_off=frozenset(
+                name.strip() for name in env.get("PATCHES_OFF", "").split(",") if name.strip()
+            ),
         )

@@ -82,7 +82,10 @@ def delete(db: Database, user_id: int, *, protected_username: str) -> None:
 
 
 def credentials(db: Database, username: str) -> tuple[UserRecord, str | None] | None:
-    """The user with this username and their password hash, or None."""
+    """The user with this username and their password hash, or None (also for a name no user
+    can have: one holding a NUL, which PostgreSQL cannot store or compare)."""
+    if "\x00" in username:
+        return None
     with db.read() as session:
         row = session.scalars(select(User).where(User.username == username)).one_or_none()
         return None if row is None else (as_record(row), row.password_hash)

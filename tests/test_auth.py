@@ -770,3 +770,11 @@ def test_a_handler_gets_its_caller_checked_in_one_call(
     else:
         with pytest.raises(refusal):
             caller(token_info, admin=admin_only, scope=scope)
+
+
+def test_a_user_name_no_user_can_have_is_a_failed_login(client: TestClient) -> None:
+    # A NUL: PostgreSQL can neither store nor compare it (it was a 400 there, a 401 on SQLite).
+    refused = client.get("/secrets", headers=basic("adm\x00in", "secret"))
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert 'Basic realm="Example"' in refused.headers["www-authenticate"]

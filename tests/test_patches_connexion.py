@@ -1,4 +1,4 @@
-"""The connexion and a2wsgi patches (web.patches.one_hop, validation_once, decorate_once) and the
+"""The connexion and a2wsgi patches (web.patches.one_hop, decorate_once, lazy_imports) and the
 validator fast paths (web.validators): the upstream code they replace is still the code they were
 written against, they change only the app they are installed on, and they do what they say (one
 thread hop at most, decorators and validators built once)."""
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import gc
 import hashlib
 import importlib
 import inspect
@@ -24,7 +23,6 @@ import connexion
 import flask
 import pytest
 from connexion.apps.flask import FlaskOperation
-from connexion.middleware.request_validation import RequestValidationOperation
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.validators import (
     AbstractRequestBodyValidator,
@@ -38,7 +36,7 @@ from app import create_app, load_spec
 from handlers import articles, hello
 from settings import Settings
 from web import marks, patches, validators
-from web.patches import decorate_once, lazy_imports, one_hop, shadow, validation_once
+from web.patches import decorate_once, lazy_imports, one_hop, shadow
 
 # What web.validators reproduces, or calls the underscore hooks it overrides from (`_validate`,
 # `_validator`: renamed upstream, ours would silently stop running).
@@ -57,7 +55,6 @@ VALIDATORS_RELY_ON: dict[str, t.Any] = {
 }
 UPSTREAM = {
     **one_hop.UPSTREAM,
-    **validation_once.UPSTREAM,
     **decorate_once.UPSTREAM,
     **VALIDATORS_RELY_ON,
 }
@@ -66,10 +63,6 @@ UPSTREAM = {
 # new release changed it: read the new code, bring the patch in line (or delete it if upstream
 # fixed the waste: rerun `make bench-patches`), update the hash.
 REVIEWED = {
-    "connexion.utils.extract_content_type": "cf05b8c47077bb9b",
-    "connexion.middleware.request_validation.RequestValidationOperation.extract_content_type": (
-        "b08fa016a712fc41"
-    ),
     "connexion.decorators.parameter.SyncParameterDecorator.__call__": "2e90e51508fd9e22",
     "connexion.decorators.parameter.prep_kwargs": "46eb57dd9685e1c4",
     "connexion.decorators.parameter.get_arguments": "b2912a96f0107039",
@@ -77,9 +70,6 @@ REVIEWED = {
     "connexion.decorators.parameter._get_body_argument": "ad0202326b99a5b7",
     "connexion.uri_parsing.AbstractURIParser.resolve_params": "cd5c04e13032a24c",
     "connexion.uri_parsing.OpenAPIURIParser.resolve_query": "446701f944d63e58",
-    "connexion.middleware.request_validation.RequestValidationAPI.make_operation": (
-        "55b32cb8b0ab229e"
-    ),
     "connexion.apps.flask.FlaskOperation.__init__": "09b0d7fdd70326ed",
     "connexion.apps.flask.FlaskASGIApp.add_api": "ddbdd408941666a0",
     "connexion.validators.abstract.AbstractRequestBodyValidator.wrap_receive": "44c469448a6e46fb",
@@ -89,9 +79,6 @@ REVIEWED = {
     "connexion.apps.flask.FlaskOperation.fn": "8e9389bf42b9e519",
     "connexion.apps.flask.FlaskASGIApp.__init__": "cc0d31503b250f26",
     "connexion.decorators.main.WSGIDecorator.__call__": "9a1025c77773ed68",
-    "connexion.middleware.request_validation.RequestValidationOperation.__call__": (
-        "af472716211911b9"
-    ),
     "a2wsgi.wsgi.build_environ": "ec8bf30cd7ba800c",
 }
 
@@ -191,8 +178,6 @@ def test_the_flask_app_is_served_by_the_one_hop_adapter(client: TestClient) -> N
 def test_the_patches_change_only_the_app_they_are_installed_on(settings: Settings) -> None:
     create_app(settings)
     assert FlaskOperation.fn.fget is UPSTREAM["connexion.apps.flask.FlaskOperation.fn"]
-    call = "connexion.middleware.request_validation.RequestValidationOperation.__call__"
-    assert RequestValidationOperation.__call__ is UPSTREAM[call]
     plain = connexion.FlaskApp(__name__)
     plain.add_api(copy.deepcopy(SMALL_SPEC))
     assert not isinstance(one_hop.adapter(plain), one_hop.OneHopWSGI)
@@ -266,24 +251,6 @@ def test_handlers_are_decorated_once_per_operation(client: TestClient) -> None:
     assert operations
     for operation in operations:
         assert operation.fn is operation.fn
-
-
-def test_request_validators_are_built_once_per_operation(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    built: list[object] = []
-    original_init = validators.ParameterErrors.__init__
-
-    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        built.append(self)
-        original_init(self, *args, **kwargs)
-
-    monkeypatch.setattr(validators.ParameterErrors, "__init__", counting)
-    with create_app(settings).test_client() as client:
-        for _ in range(3):
-            assert client.get("/hello?name=x").status_code == 200
-        assert client.get("/hello?name=" + "x" * 101).status_code == 400  # still validated
-    assert len(built) == 1
 
 
 def test_schema_validators_are_compiled_once_per_schema() -> None:
@@ -501,19 +468,15 @@ def test_what_a_plan_does_not_cover_connexion_binds() -> None:
     assert plans["post_thing"] is not None  # JSON by the plan, the form by connexion
 
 
-def test_per_operation_caches_stay_bounded_whatever_clients_send(client: TestClient) -> None:
-    for number in range(validation_once.CACHED_PER_OPERATION + 20):
-        response = client.post(
-            "/messages",
-            content=b'{"text": "hi"}',
-            headers={"Content-Type": f"application/json; charset=x-{number}"},
+def test_handlers_import_nothing_from_the_patches() -> None:
+    handlers = Path(__file__).parent.parent / "handlers"
+    importing = [
+        path.name
+        for path in sorted(handlers.glob("*.py"))
+        if re.search(
+            r"^\s*(from web\.patches|import web\.patches|from web import .*\bpatches\b)",
+            path.read_text(),
+            re.M,
         )
-        assert response.status_code in (201, 400), response.text
-    gc.unfreeze()  # the started app froze its heap, out of gc.get_objects()'s sight
-    caches = [
-        operation.validators
-        for operation in gc.get_objects()
-        if isinstance(operation, validation_once.CachedValidationOperation)
     ]
-    assert caches
-    assert max(len(cache) for cache in caches) <= validation_once.CACHED_PER_OPERATION
+    assert importing == []

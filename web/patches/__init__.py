@@ -2,14 +2,13 @@
 
 Each module opens with the upstream symbol and version it replaces, why (the upstream issue),
 what it gains as measured by `make bench-patches` (served req/s and p99, one worker), and when
-to delete it; tests/test_patches.py fingerprints the upstream code each relies on and fails when
+to delete it; tests/test_patches_*.py fingerprint the upstream code each relies on and fail when
 a release changes it. Only this package may use a library's private names (ruff's SLF rule is on
 everywhere else); handlers import nothing from it.
 
 - lazy_imports: connexion's module-level imports of its test client, httpx and requests (start
   time);
 - one_hop: connexion's `FlaskASGIApp.asgi_app`, a2wsgi's WSGIMiddleware (speed);
-- validation_once: connexion's `RequestValidationMiddleware`, its operations' `__call__` (speed);
 - decorate_once: connexion's `FlaskOperation.fn` and its parameter binding, with `arguments` and
   `shadow` (speed; files bound only where the spec declares a form);
 - spec_as_written: connexion's `SwaggerUIMiddleware` and the page it renders (the spec served as
@@ -26,20 +25,16 @@ from web.patches import lazy_imports  # noqa: F401
 import typing as t
 
 from connexion.middleware import ConnexionMiddleware
-from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 
-from web.patches import decorate_once, one_hop, validation_once
+from web.patches import decorate_once, one_hop
 from web.patches.spec_as_written import SpecAsWritten
 
 
 def middlewares() -> list[type]:
     """connexion's default middleware stack, with this package's middlewares in place; a new
     list each call (connexion's add_middleware inserts into the list it was given)."""
-    replaced: dict[type, type] = {
-        SwaggerUIMiddleware: SpecAsWritten,
-        RequestValidationMiddleware: validation_once.CachedValidationMiddleware,
-    }
+    replaced: dict[type, type] = {SwaggerUIMiddleware: SpecAsWritten}
     return [replaced.get(each, each) for each in ConnexionMiddleware.default_middlewares]
 
 

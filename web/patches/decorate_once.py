@@ -5,13 +5,16 @@ Replaces: `FlaskOperation.fn` of connexion 3.3.0 (connexion/apps/flask.py), whic
 while `FlaskDecorator.__call__` decorates again inside its wrapper; and, for the operations a
 web.patches.arguments.Plan covers, `SyncParameterDecorator`'s per-request binding. Installed on
 one app: its Flask view functions are swapped for DecoratedOnce operations (not process-wide).
-Why: MEASURED_HERE. A plan also binds only what the spec declares: connexion hands a handler any
-uploaded file whose form field is named like one of its arguments, in any operation (see
+Why: the per-call decoration and binding cost every request (no upstream issue yet: connexion's
+tracker searched, 2026-12-02; `inspect.signature` itself is slow, python/cpython#150816). A plan
+also binds only what the spec declares: connexion hands a handler any uploaded file whose form
+field is named like one of its arguments, in any operation, since spec-first/connexion#753 (for
+#750), so `GET /articles/1` with a file field `articleId` looked the file up as the id (see
 web.patches.arguments).
 Gain (`make bench-patches`, served, one worker): GAIN_HERE
 Delete when: connexion decorates once per operation and binds only declared parameters:
-rerun `make bench-patches` and tests/test_patches.py.
-Upstream code relied on: tests/test_patches.py fingerprints it.
+rerun `make bench-patches` and tests/test_patches_connexion.py.
+Upstream code relied on: tests/test_patches_connexion.py fingerprints it.
 """
 
 from __future__ import annotations

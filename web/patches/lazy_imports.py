@@ -7,7 +7,8 @@ remote `$ref`s, which our spec has none of). While connexion is imported, stand-
 place in `sys.modules`; each imports the real module the first time it is used.
 Why: about 0.2 s of a 1 s start (each gunicorn worker, each `make run`, each server a test
 starts), and starlette 1.10's testclient warns on import that it wants httpx2, a warning every
-start would print. No upstream issue asks for lazy imports yet (checked UPSTREAM_ISSUE).
+start would print. No upstream issue asks for lazy imports yet (spec-first/connexion's tracker
+searched, 2026-12-02).
 Gain: start time, not served requests: `make bench-patches --cold` (COLD_HERE).
 Must run before anything imports connexion: app.py and deploy/gunicorn.conf.py import it first.
 Delete when: connexion imports these where it uses them; tests/test_patches_connexion.py

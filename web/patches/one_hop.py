@@ -4,7 +4,10 @@ four or more.
 Replaces: the `asgi_app` of connexion 3.3.0's `FlaskASGIApp` (connexion/apps/flask.py), a2wsgi
 1.10's `WSGIMiddleware`, for the app it is installed on (not process-wide).
 Why: a2wsgi crosses between the event loop and a worker thread for the start of the app, for
-every body read, for `start_response` and for every response chunk (MEASURED_HERE). Here the
+every body read, for `start_response` and for every response chunk; users report connexion 3's
+FlaskApp as much slower than its AsyncApp or connexion 2 (spec-first/connexion#2077, #2045, both
+open), and a2wsgi's own overhead (abersheeran/a2wsgi#23); its 10 threads are not configurable
+(spec-first/connexion#1979, open, "PR welcome"). Here the
 body, already capped by web.guards.BodyLimit, is read on the loop; the whole Flask request runs
 in one worker thread; the buffered response is sent from the loop. Handlers marked
 `web.marks.inline` (no I/O) run on the loop, with no hop at all. It runs Settings.request_threads
@@ -12,7 +15,7 @@ threads, not a2wsgi's 10: threads beyond what the database can overlap only take
 Gain (`make bench-patches`, served, one worker): GAIN_HERE
 Delete when: connexion serves Flask without a2wsgi's per-message hops (or a2wsgi batches them):
 rerun `make bench-patches`; when this one's gain is inside the noise, delete it.
-Upstream code relied on: tests/test_patches.py fingerprints it.
+Upstream code relied on: tests/test_patches_connexion.py fingerprints it.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from web.marks import is_inline
 
 WSGIApp = Callable[[dict[str, t.Any], Callable[..., t.Any]], Iterable[bytes]]
 
-# What this patch replaces or reproduces, as shipped (tests/test_patches.py hashes their source).
+# What this patch replaces or reproduces, as shipped (tests/test_patches_connexion.py hashes them).
 UPSTREAM: dict[str, t.Any] = {
     "connexion.apps.flask.FlaskASGIApp.__init__": FlaskASGIApp.__init__,
     "a2wsgi.wsgi.build_environ": build_environ,

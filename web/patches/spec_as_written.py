@@ -14,7 +14,8 @@ UI is configured. Requests for anything else go past without being routed: conne
 middleware copies the scope and tries each of its UI and document routes on every API request.
 Gain: what it serves (tests/test_docs.py, tests/test_sdk.py, the browser test); the routing
 bypass is measured with the others by `make bench-patches`.
-Delete when: connexion serves the document as written (UPSTREAM_ISSUE) and ships Swagger UI 5.
+Delete when: connexion serves the document as written (spec-first/connexion#2127, open; since
+#2002 in 3.2.0 it clones the resolved spec) and ships Swagger UI 5.
 tests/test_docs.py and the browser test fail if connexion renames what this relies on.
 """
 
