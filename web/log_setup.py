@@ -76,19 +76,13 @@ class _FormatsOnce(logging.Formatter):
         """The line of an entry without a traceback: what `format` makes of such a record."""
         raise NotImplementedError
 
-    _stamp: tuple[str | None, int, str] = (None, -1, "")
-
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        """logging's formatTime, with the strftime part made once per second, not per record."""
+        """logging's formatTime, from the record's `created` alone."""
         return self.time_of(record.created, datefmt)
 
     def time_of(self, created: float, datefmt: str | None = None) -> str:
         """formatTime of a record made at `created`."""
-        fmt, second, stamp = self._stamp
-        if fmt != datefmt or second != int(created):
-            fmt, second = datefmt, int(created)
-            stamp = time.strftime(datefmt or self.default_time_format, self.converter(second))
-            self._stamp = (fmt, second, stamp)
+        stamp = time.strftime(datefmt or self.default_time_format, self.converter(int(created)))
         if datefmt:
             return stamp
         msecs = int((created - int(created)) * 1000)  # as LogRecord computes `msecs`
@@ -269,10 +263,7 @@ def _encoded_length(line: str) -> int:
 
 
 class AccessLines:
-    """Writes the access line of each request: straight to the handler `configure` installed
-    when the record would reach it alone (no other handler, filter or level on its way), the
-    same line `logging` would write, ~15 us less per request; through `logging` otherwise (a
-    test's caplog, another handler, a logger set up differently)."""
+    """Writes the access line of each request."""
 
     def __init__(self) -> None:
         self.logger = logging.getLogger(ACCESS_LOGGER)
@@ -288,48 +279,7 @@ class AccessLines:
             "status": status,
             "duration_ms": round(elapsed_ms, 1),
         }
-        handler = self._sole_handler()
-        if handler is None:
-            self.logger.info(
-                "%s %s %s %.1fms", method, path, status, elapsed_ms, extra={"http": http}
-            )
-            return
-        message = f"{method} {path} {status} {elapsed_ms:.1f}ms"  # "%s %s %s %.1fms" % (...)
-        formatter = t.cast(_FormatsOnce, handler.formatter)
-        entry = Entry(time.time(), "INFO", request_id, self.logger.name, message, http)
-        handler.acquire()  # as Handler.handle: one line at a time
-        try:
-            handler.write_line(formatter.line(entry))
-        except Exception:
-            handler.handleError(logging.makeLogRecord({"msg": message}))
-        finally:
-            handler.release()
-
-    def _sole_handler(self) -> RotatingFile | None:
-        """The handler `configure` installed, when an INFO record of ours reaches it alone."""
-        logger: logging.Logger | None = self.logger
-        while logger is not None:
-            if logger.filters or (logger.handlers and logger.parent is not None):
-                return None
-            if logger.parent is None:  # the root
-                break
-            if not logger.propagate:
-                return None
-            logger = logger.parent
-        handlers = logging.root.handlers
-        if len(handlers) != 1:
-            return None
-        handler = handlers[0]
-        if (
-            not isinstance(handler, RotatingFile)
-            or not getattr(handler, "articles_api", False)
-            or handler.level > logging.INFO
-            or len(handler.filters) != 1
-            or not isinstance(handler.filters[0], RequestIdFilter)
-            or not isinstance(handler.formatter, _FormatsOnce)
-        ):
-            return None
-        return handler
+        self.logger.info("%s %s %s %.1fms", method, path, status, elapsed_ms, extra={"http": http})
 
 
 def configure(settings: Settings) -> None:
