@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve-prod test lint docs migrate clean bench bench-tools bench-http bench-auth bench-pagination fuzz test-browser sdk mock
+.PHONY: run serve-prod test lint docs migrate clean bench bench-tools bench-http bench-patches bench-auth bench-pagination fuzz test-browser sdk mock
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,7 +65,7 @@ migrate: $(STAMP)  ## bring DATABASE_URL's schema to the newest migration
 clean:
 	rm -rf $(VENV) build *.egg-info
 
-bench: bench-http bench-auth bench-pagination  ## every benchmark; results go to build/bench/
+bench: bench-http bench-patches bench-auth bench-pagination  ## every benchmark; results go to build/bench/
 
 bench-tools:  # Debian's wrk and taskset, installed when root
 	@if ! command -v wrk >/dev/null || ! command -v taskset >/dev/null; then \
@@ -78,6 +78,9 @@ bench-tools:  # Debian's wrk and taskset, installed when root
 
 bench-http: $(STAMP) bench-tools  ## the service vs plain Flask vs raw Starlette under wrk (about 6 minutes; needs 2 cores); 2 vs 1 workers also on PostgreSQL when BENCH_DATABASE_URL is set
 	$(PY) -m bench.throughput
+
+bench-patches: $(STAMP) bench-tools  ## what each patch of web/patches buys: the service with each turned off (PATCHES_OFF) against all on, twice (about 6 minutes; needs 2 cores)
+	$(PY) -m bench.patches
 
 bench-auth: $(STAMP) bench-tools  ## HTTP Basic vs Bearer under a 95/5 read/write mix, and a burst of 100 guesses: checks made and peak memory (about 2 minutes)
 	$(PY) -m bench.auth

@@ -108,7 +108,8 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         # long as it serves: out of the cyclic GC's sight, a full collection no longer scans it
         # (a 50-80 ms pause under load, every few seconds: the p99 latency). Process-wide, so
         # undone at shutdown, when an app in a test run may be garbage.
-        gc.freeze()
+        if "gc_freeze" not in settings.patches_off:  # (make bench-patches turns it off)
+            gc.freeze()
         # deploy/gunicorn.conf.py keeps the cyclic GC off while a worker starts.
         gc.enable()
         yield
@@ -135,7 +136,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         validator_map=VALIDATORS,
         pythonic_params=True,  # {articleId} arrives as article_id
     )
-    patches.install(app, threads=settings.request_threads)
+    patches.install(app, threads=settings.request_threads, off=settings.patches_off)
     problems.install(app, routes, debug=settings.debug)
     app.add_middleware(RequestContext, MiddlewarePosition.BEFORE_EXCEPTION, services=services)
     # After routing (it needs the operation) and inside response validation.

@@ -373,3 +373,16 @@ def test_handlers_import_nothing_from_the_patches() -> None:
         )
     ]
     assert importing == []
+
+
+def test_make_bench_patches_can_turn_each_patch_off(settings: Settings) -> None:
+    assert Settings.from_env({"PATCHES_OFF": "one_hop, plans"}).patches_off == {"one_hop", "plans"}
+    off = dataclasses.replace(settings, patches_off=frozenset({"one_hop", "decorate_once"}))
+    app = create_app(off)
+    with app.test_client() as client:
+        assert client.get("/hello").text == "Hello John Doe"
+    assert not isinstance(one_hop.adapter(app), one_hop.OneHopWSGI)
+    views = app.app.view_functions.values()
+    assert not any(isinstance(view, decorate_once.DecoratedOnce) for view in views)
+    with pytest.raises(ValueError, match="PATCHES_OFF names no switch: fastpath"):
+        create_app(dataclasses.replace(settings, patches_off=frozenset({"fastpath"})))

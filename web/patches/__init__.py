@@ -38,7 +38,18 @@ def middlewares() -> list[type]:
     return [replaced.get(each, each) for each in ConnexionMiddleware.default_middlewares]
 
 
-def install(app: t.Any, *, threads: int) -> None:
-    """The patches that act on a built app (after `add_api`, before its first request)."""
-    decorate_once.install(app)
-    one_hop.install(app, threads=threads)
+# What `make bench-patches` turns off, one at a time (Settings.patches_off, PATCHES_OFF), to
+# measure what each buys: the patches below, their parts, and app.py's frozen start-up heap.
+SWITCHES = ("one_hop", "inline", "decorate_once", "plans", "gc_freeze")
+
+
+def install(app: t.Any, *, threads: int, off: frozenset[str] = frozenset()) -> None:
+    """The patches that act on a built app (after `add_api`, before its first request), but
+    those named in `off` (SWITCHES)."""
+    unknown = off - set(SWITCHES)
+    if unknown:
+        raise ValueError(f"PATCHES_OFF names no switch: {', '.join(sorted(unknown))}")
+    if "decorate_once" not in off:
+        decorate_once.install(app, plans="plans" not in off)
+    if "one_hop" not in off:
+        one_hop.install(app, threads=threads, inline="inline" not in off)

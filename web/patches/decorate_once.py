@@ -56,6 +56,8 @@ UPSTREAM: dict[str, t.Any] = {
 class _DecoratedOnce(FlaskDecorator):
     """connexion's FlaskDecorator, decorating once; arguments from a plan where one applies."""
 
+    use_plans = True
+
     def __call__(self, function: Callable[..., t.Any]) -> Callable[..., t.Any]:
         decorated = self.decorate(function)  # connexion's binding, for what a plan does not cover
         response_decorator = self._response_decorator_cls(
@@ -78,13 +80,14 @@ class _DecoratedOnce(FlaskDecorator):
         def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
             if not plans:
                 operation = current_operation._get_current_object()
-                plans.append(Plan.make(operation, function, pythonic_params=self.pythonic_params))
+                made = Plan.make(operation, function, pythonic_params=self.pythonic_params)
+                plans.append(made if self.use_plans else None)
             plan = plans[0]
             request = flask.request._get_current_object()  # type: ignore[attr-defined]
             bound = None if plan is None else plan.bind(request)
             if plan is None or bound is None:
                 return decorated(connexion_request())
-            if shadow.VERIFY and not plan.ignores_the_form_of(request):  # (see web.arguments)
+            if shadow.VERIFY and not plan.ignores_the_form_of(request):  # (see arguments)
                 theirs = self._connexion_arguments(function, connexion_request())
                 shadow.check(f"arguments of {function.__qualname__}", bound, theirs)
             return direct(**bound)
@@ -106,14 +109,17 @@ class _DecoratedOnce(FlaskDecorator):
 class DecoratedOnce(FlaskOperation):
     """connexion's FlaskOperation, its handler decorated on first use and kept."""
 
+    use_plans = True
+
     @functools.cached_property
     def fn(self) -> Callable[..., t.Any]:
         decorator = _DecoratedOnce(pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)
+        decorator.use_plans = self.use_plans
         decorated: Callable[..., t.Any] = decorator(self._fn)
         return decorated
 
 
-def install(app: t.Any) -> None:
+def install(app: t.Any, *, plans: bool = True) -> None:
     """Make this connexion FlaskApp's operations DecoratedOnce: connexion adds an API to its
     Flask app when it builds its middleware stack (at start), through `FlaskASGIApp.add_api`;
     the Flask view functions that call then registers are swapped."""
@@ -125,12 +131,14 @@ def install(app: t.Any) -> None:
         views = middleware_app.app.view_functions
         for endpoint, view in list(views.items()):
             if isinstance(view, FlaskOperation) and not isinstance(view, DecoratedOnce):
-                views[endpoint] = DecoratedOnce(
+                once = DecoratedOnce(
                     fn=view._fn,
                     jsonifier=view.jsonifier,
                     operation_id=view.operation_id,
                     pythonic_params=view.pythonic_params,
                 )
+                once.use_plans = plans  # False: connexion binds every request (bench-patches)
+                views[endpoint] = once
         return api
 
     middleware_app.add_api = add_api_decorated_once

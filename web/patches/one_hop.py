@@ -85,9 +85,10 @@ def _run_wsgi(app: WSGIApp, environ: dict[str, t.Any]) -> _Response:
 class OneHopWSGI:
     """An ASGI app serving a WSGI app with at most one event-loop-to-thread hop per request."""
 
-    def __init__(self, app: WSGIApp, workers: int) -> None:
+    def __init__(self, app: WSGIApp, workers: int, *, inline: bool = True) -> None:
         self.app = app
         self.threads = workers
+        self.inline = inline  # False: every request in a thread (make bench-patches)
         self.executor = ThreadPoolExecutor(thread_name_prefix="WSGI", max_workers=workers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -98,7 +99,7 @@ class OneHopWSGI:
         environ: dict[str, t.Any] = dict(build_environ(scope, io.BytesIO(body)))  # type: ignore[arg-type]
         # The body is complete: Werkzeug may read it even without a Content-Length.
         environ["wsgi.input_terminated"] = True
-        if _is_inline():
+        if self.inline and _is_inline():
             response = _run_wsgi(self.app, environ)
         else:
             context = contextvars.copy_context()
@@ -143,10 +144,11 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def install(app: t.Any, *, threads: int) -> None:
+def install(app: t.Any, *, threads: int, inline: bool = True) -> None:
     """Serve this connexion FlaskApp's Flask app with OneHopWSGI on `threads` worker threads."""
     middleware_app: FlaskASGIApp = app._middleware_app
-    middleware_app.asgi_app = OneHopWSGI(middleware_app.app.wsgi_app, workers=threads)
+    flask_app = middleware_app.app.wsgi_app
+    middleware_app.asgi_app = OneHopWSGI(flask_app, workers=threads, inline=inline)
 
 
 def adapter(app: t.Any) -> t.Any:
