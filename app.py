@@ -120,7 +120,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         __name__,
         specification_dir=SPEC_DIR,
         lifespan=lifespan,
-        middlewares=patches.middlewares(),
+        middlewares=patches.middlewares(settings.patches_off),
         # Flask's default /static route would serve files the contract does not declare.
         server_args={"static_folder": None},
         swagger_ui_options=swagger_ui_options(),

@@ -6,6 +6,7 @@ difference is this run's noise), and once with each of web.patches.SWITCHES off
     python -m bench.patches                          # about 6 minutes
     python -m bench.patches --duration 2 --rounds 1  # a quick look
     python -m bench.patches --off one_hop            # only that switch
+    python -m bench.patches --off a,b,a+b            # a, b, and both at once
 
 A switch whose "vs all on" stays within the two all-on servers' difference (and each round's
 spread) buys nothing measurable: delete what it switches. Results: build/bench/patches.md and
@@ -46,7 +47,11 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run (4)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
-    parser.add_argument("--off", default=",".join(SWITCHES), help="switches to measure")
+    parser.add_argument(
+        "--off",
+        default=",".join(SWITCHES),
+        help="switches to measure, one server each; a+b turns both off in one server",
+    )
     return parser.parse_args(argv)
 
 
@@ -76,8 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     password = secrets.token_urlsafe(24)  # never written anywhere
     env = production_env("patches", password)
     argv_ = (str(PYTHON_BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "app:create_app()")
-    labels = ["all on", "all on, again", *(f"{name} off" for name in switches)]
-    offs = ["", "", *switches]
+    labels = ["all on", "all on, again", *(f"{n.replace('+', ' and ')} off" for n in switches)]
+    offs = ["", "", *(name.replace("+", ",") for name in switches)]
     servers = [
         Server(f"patches-{i}", 8300 + i, argv_, (("WORKERS", "1"), ("PATCHES_OFF", off)))
         for i, off in enumerate(offs)

@@ -118,6 +118,12 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-scaling", action="store_true", help="no 2-vs-1-worker run")
     parser.add_argument(
+        "--before",
+        default="",
+        help="a checkout of another commit (git worktree add DIR REV; make .venv/.installed "
+        "there): served as a fifth server, 'before', in the same interleaved rounds",
+    )
+    parser.add_argument(
         "--scaling-database-url",
         default=os.environ.get("BENCH_DATABASE_URL", ""),
         help="also run 2 vs 1 workers on this (PostgreSQL) database; default $BENCH_DATABASE_URL",
@@ -247,18 +253,24 @@ def production_env(name: str, password: str) -> dict[str, str]:
     """The service's production settings, on build/bench/<name>.db, logging to <name>.log."""
     return {
         "APP_ENV": "production",
-        "DATABASE_URL": f"sqlite:///./build/bench/{name}.db",
+        "DATABASE_URL": f"sqlite:///{OUT / name}.db",  # absolute: --before serves from elsewhere
         "ADMIN_PASSWORD": password,
         "ADMIN_PASSWORD_FILE": "",
-        "LOG_FILE": f"build/bench/{name}.log",
+        "LOG_FILE": str(OUT / f"{name}.log"),
         "DEBUG": "",
         "HOST": "127.0.0.1",
     }
 
 
-def _servers(names: Sequence[str]) -> list[Server]:
+def _servers(names: Sequence[str], before: str = "") -> list[Server]:
     gunicorn = str(PYTHON_BIN / "gunicorn")
+    other = Path(before).resolve() if before else ROOT
+    serve_other = (
+        f"cd {shlex.quote(str(other))} && exec {shlex.quote(str(other / '.venv/bin/gunicorn'))} "
+        "-c deploy/gunicorn.conf.py 'app:create_app()'"
+    )
     catalogue = {
+        "before": Server("before", 8186, ("sh", "-c", serve_other), (("WORKERS", "1"),)),
         "ours": Server(
             "ours",
             8181,
@@ -331,7 +343,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.unlink()
     password = secrets.token_urlsafe(24)  # never written anywhere
     env = production_env("http", password)
-    servers = _servers(names)
+    if args.before:
+        names.insert(names.index("ours") + 1 if "ours" in names else 0, "before")
+    servers = _servers(names, args.before)
     report: dict[str, object] = {"machine": _machine(), "args": vars(args)}
 
     cold = {}
@@ -484,11 +498,10 @@ def _table(
     ]
     endpoints = list(dict.fromkeys(endpoint for endpoint, _ in rows))
     for endpoint in endpoints:
-        ours = rows.get((endpoint, "ours"))
         for name in names:
             row = rows[(endpoint, name)]
-            ratios = [
-                _ratio(ours.rps, peer.rps) if ours and peer and name == "ours" else ""
+            ratios = [  # ours (and before) against each peer
+                _ratio(row.rps, peer.rps) if peer and name in ("ours", "before") else ""
                 for peer in (
                     rows.get((endpoint, other)) for other in ("flask", "fastapi", "starlette")
                 )

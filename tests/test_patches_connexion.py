@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import gc
 import hashlib
 import importlib
 import inspect
@@ -23,6 +24,10 @@ import connexion
 import flask
 import pytest
 from connexion.apps.flask import FlaskOperation
+from connexion.middleware.request_validation import (
+    RequestValidationMiddleware,
+    RequestValidationOperation,
+)
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.validators import (
     AbstractRequestBodyValidator,
@@ -36,7 +41,8 @@ from app import create_app
 from handlers import articles, hello
 from settings import Settings
 from web import marks, patches, validators
-from web.patches import decorate_once, lazy_imports, one_hop
+from web.patches import decorate_once, lazy_imports, one_hop, validation_once
+from web.patches.spec_as_written import SpecAsWrittenRoutingAll
 
 # What web.validators reproduces, or calls the underscore hooks it overrides from (`_validate`,
 # `_validator`: renamed upstream, ours would silently stop running).
@@ -55,6 +61,7 @@ VALIDATORS_RELY_ON: dict[str, t.Any] = {
 }
 UPSTREAM = {
     **one_hop.UPSTREAM,
+    **validation_once.UPSTREAM,
     **decorate_once.UPSTREAM,
     **VALIDATORS_RELY_ON,
 }
@@ -63,6 +70,16 @@ UPSTREAM = {
 # new release changed it: read the new code, bring the patch in line (or delete it if upstream
 # fixed the waste: rerun `make bench-patches`), update the hash.
 REVIEWED = {
+    "connexion.utils.extract_content_type": "cf05b8c47077bb9b",
+    "connexion.middleware.request_validation.RequestValidationOperation.extract_content_type": (
+        "b08fa016a712fc41"
+    ),
+    "connexion.middleware.request_validation.RequestValidationOperation.__call__": (
+        "af472716211911b9"
+    ),
+    "connexion.middleware.request_validation.RequestValidationAPI.make_operation": (
+        "55b32cb8b0ab229e"
+    ),
     "connexion.decorators.parameter.SyncParameterDecorator.__call__": "2e90e51508fd9e22",
     "connexion.decorators.parameter.prep_kwargs": "46eb57dd9685e1c4",
     "connexion.decorators.parameter.get_arguments": "b2912a96f0107039",
@@ -178,6 +195,8 @@ def test_the_flask_app_is_served_by_the_one_hop_adapter(client: TestClient) -> N
 def test_the_patches_change_only_the_app_they_are_installed_on(settings: Settings) -> None:
     create_app(settings)
     assert FlaskOperation.fn.fget is UPSTREAM["connexion.apps.flask.FlaskOperation.fn"]
+    call = "connexion.middleware.request_validation.RequestValidationOperation.__call__"
+    assert RequestValidationOperation.__call__ is UPSTREAM[call]
     plain = connexion.FlaskApp(__name__)
     plain.add_api(copy.deepcopy(SMALL_SPEC))
     assert not isinstance(one_hop.adapter(plain), one_hop.OneHopWSGI)
@@ -251,6 +270,42 @@ def test_handlers_are_decorated_once_per_operation(client: TestClient) -> None:
     assert operations
     for operation in operations:
         assert operation.fn is operation.fn
+
+
+def test_request_validators_are_built_once_per_operation(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[object] = []
+    original_init = validators.ParameterErrors.__init__
+
+    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(self)
+        original_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(validators.ParameterErrors, "__init__", counting)
+    with create_app(settings).test_client() as client:
+        for _ in range(3):
+            assert client.get("/hello?name=x").status_code == 200
+        assert client.get("/hello?name=" + "x" * 101).status_code == 400  # still validated
+    assert len(built) == 1
+
+
+def test_per_operation_caches_stay_bounded_whatever_clients_send(client: TestClient) -> None:
+    for number in range(validation_once.CACHED_PER_OPERATION + 20):
+        response = client.post(
+            "/messages",
+            content=b'{"text": "hi"}',
+            headers={"Content-Type": f"application/json; charset=x-{number}"},
+        )
+        assert response.status_code in (201, 400), response.text
+    gc.unfreeze()  # the started app froze its heap, out of gc.get_objects()'s sight
+    caches = [
+        operation.validators
+        for operation in gc.get_objects()
+        if isinstance(operation, validation_once.CachedValidationOperation)
+    ]
+    assert caches
+    assert max(len(cache) for cache in caches) <= validation_once.CACHED_PER_OPERATION
 
 
 def test_schema_validators_are_compiled_once_per_schema() -> None:
@@ -384,5 +439,13 @@ def test_make_bench_patches_can_turn_each_patch_off(settings: Settings) -> None:
     assert not isinstance(one_hop.adapter(app), one_hop.OneHopWSGI)
     views = app.app.view_functions.values()
     assert not any(isinstance(view, decorate_once.DecoratedOnce) for view in views)
+    stack = patches.middlewares(frozenset({"ui_bypass", "validation_once"}))
+    assert SpecAsWrittenRoutingAll in stack
+    assert RequestValidationMiddleware in stack
+    assert validation_once.CachedValidationMiddleware not in stack
+    routed = dataclasses.replace(settings, patches_off=frozenset({"ui_bypass", "validation_once"}))
+    with create_app(routed).test_client() as client:
+        assert client.get("/hello?name=" + "x" * 101).status_code == 400
+        assert client.get("/openapi.json").json()["info"]["title"] == "Articles API"
     with pytest.raises(ValueError, match="PATCHES_OFF names no switch: fastpath"):
         create_app(dataclasses.replace(settings, patches_off=frozenset({"fastpath"})))

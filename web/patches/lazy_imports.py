@@ -5,11 +5,13 @@ connexion/apps/abstract.py, for `App.test_client()`), `httpx` (connexion/securit
 token introspection, which our spec does not use) and `requests` (connexion/json_schema.py, for
 remote `$ref`s, which our spec has none of). While connexion is imported, stand-ins take their
 place in `sys.modules`; each imports the real module the first time it is used.
-Why: about 0.2 s of a 1 s start (each gunicorn worker, each `make run`, each server a test
-starts), and starlette 1.10's testclient warns on import that it wants httpx2, a warning every
-start would print. No upstream issue asks for lazy imports yet (spec-first/connexion's tracker
-searched, 2026-12-02).
-Gain: start time, not served requests: `make bench-patches --cold` (COLD_HERE).
+Why: written for start time (about 0.2 s of a 1 s start, measured in 2026-11, for each
+gunicorn worker, each `make run`, each server a test starts); and starlette 1.10's testclient
+warns on import that it wants httpx2, a warning every start would print. No upstream issue asks
+for lazy imports yet (spec-first/connexion's tracker searched, 2026-12-02).
+Gain: no warning on every start. The start time it was written for is not measurable here now:
+on 2026-12-02 a gunicorn worker started in 1.53 s without it and 1.62-1.70 s with it (median of
+three starts each; starts of one build spread by 0.2 s).
 Must run before anything imports connexion: app.py and deploy/gunicorn.conf.py import it first.
 Delete when: connexion imports these where it uses them; tests/test_patches_connexion.py
 checks every line of connexion naming them is still an import plus one use inside a function.

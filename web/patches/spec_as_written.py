@@ -10,8 +10,10 @@ behind a proxy) is connexion's own. Swagger UI's files come from the flask-swagg
 (Swagger UI 5; connexion's own swagger-ui-bundle has 4.15), through connexion's
 `swagger_ui_template_dir`; connexion renders the page from an `index.j2` in that same directory,
 which the package lacks, so the page is ours: `web/swagger_ui/index.j2`, the one place Swagger
-UI is configured.
-Gain: what it serves (tests/test_docs.py, tests/test_sdk.py, the browser test), not speed.
+UI is configured. Requests for anything else go past without being routed: connexion's
+middleware copies the scope and tries each of its UI and document routes on every API request.
+Gain: what it serves (tests/test_docs.py, tests/test_sdk.py, the browser test); the routing
+bypass (`ui_bypass`) is measured by `make bench-patches` (GAIN_UI).
 Delete when: connexion serves the document as written (spec-first/connexion#2127, open; since
 #2002 in 3.2.0 it clones the resolved spec) and ships Swagger UI 5.
 tests/test_docs.py and the browser test fail if connexion renames what this relies on.
@@ -28,6 +30,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.spec import Specification
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 SWAGGER_UI_PAGE = Path(__file__).parent.parent / "swagger_ui"
 
@@ -53,7 +56,26 @@ class _SpecAsWrittenAPI(SwaggerUIAPI):
 
 
 class SpecAsWritten(SwaggerUIMiddleware):
-    """connexion's SwaggerUIMiddleware, serving the unresolved spec document."""
+    """connexion's SwaggerUIMiddleware, serving the unresolved spec document, and routing only
+    requests whose path names the UI or a spec document (all of them, with `route_all`)."""
+
+    route_all = False  # True: every request through connexion's UI routing (make bench-patches)
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__(app)
+        # What a path of the UI or a spec document contains (behind a proxy, after a prefix).
+        self.served: list[str] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if (
+            not self.route_all
+            and scope["type"] == "http"
+            and not any(part in path for part in self.served)
+        ):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     def add_api(
         self,
@@ -70,3 +92,14 @@ class SpecAsWritten(SwaggerUIMiddleware):
             **kwargs,
         )
         self.router.mount(api.base_path, app=api.router)
+        spec_path = api.options.openapi_spec_path
+        self.served += [
+            api.base_path + spec_path.rsplit(".", 1)[0] + ".",  # .json and .yaml
+            api.base_path + api.options.swagger_ui_path.rstrip("/"),
+        ]
+
+
+class SpecAsWrittenRoutingAll(SpecAsWritten):
+    """SpecAsWritten with every request routed as connexion does (PATCHES_OFF=ui_bypass)."""
+
+    route_all = True
