@@ -9,7 +9,12 @@ and a media-type table to check the Content-Type; no upstream issue asks otherwi
 (spec-first/connexion's tracker searched, 2026-12-02). Here they are built once per operation,
 and once per media type and charset for bodies (for at most CACHED_PER_OPERATION of them:
 clients choose them).
-Gain (`make bench-patches`, served, one worker, 2026-12-02): GAIN_VALIDATION
+Gain (`make bench-patches`, served, one worker, 2026-12-02, turned off against all on): POST
+/messages 0.89x and 0.83x the req/s, GET /hello 0.87x and 0.90x, in two runs (two all-on servers
+differed by 14% and 4% on POST); GET /articles/{id} within the noise. Removed for a while with
+the other optimisations whose gain alone was inside the noise, the service served /hello at
+0.75x and POST at 0.82-0.88x of the code before (two interleaved runs, `bench.throughput
+--before`): it came back.
 Delete when: connexion builds its validators once per operation: rerun `make bench-patches`.
 Upstream code relied on: tests/test_patches_connexion.py fingerprints it.
 """
