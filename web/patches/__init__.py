@@ -6,8 +6,8 @@ to delete it; tests/test_patches_*.py fingerprint the upstream code each relies 
 a release changes it. Only this package may use a library's private names (ruff's SLF rule is on
 everywhere else); handlers import nothing from it.
 
-- lazy_imports: connexion's module-level imports of its test client, httpx and requests (start
-  time);
+- lazy_imports: connexion's module-level imports of its test client, httpx and requests (no
+  warning printed at every start);
 - one_hop: connexion's `FlaskASGIApp.asgi_app`, a2wsgi's WSGIMiddleware (speed);
 - validation_once: connexion's `RequestValidationMiddleware`, its operations' `__call__` (speed);
 - decorate_once: connexion's `FlaskOperation.fn` and its parameter binding, with `arguments` and
