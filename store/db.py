@@ -177,6 +177,7 @@ class _Stalls:
         self.timeout = timeout
         self.probe = probe
         self.stalled = False
+        self.stopped = False  # the database is disposed of: no more probes
         self._lock = threading.Lock()
         self._prober: threading.Thread | None = None
 
@@ -209,7 +210,7 @@ class _Stalls:
                 self._prober.start()
 
     def _run(self) -> None:
-        while True:
+        while not self.stopped:
             time.sleep(PROBE_SECONDS)
             try:
                 self.probe()
@@ -509,7 +510,10 @@ class Database:
             setup.unbounded = False
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and stop looking for a database that stopped
+        answering)."""
+        if self._stalls is not None:
+            self._stalls.stopped = True
         self.engine.dispose()
         if isinstance(self._write_turn, _WriteTurn):
             self._write_turn.close()
