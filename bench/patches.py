@@ -28,13 +28,14 @@ from bench.throughput import (
     LOAD_CORE,
     OUT,
     PYTHON_BIN,
-    Endpoint,
     Server,
+    _endpoints,
     _machine,
     _seed,
     _serve,
     _wait_ready,
     _wrk,
+    load_arguments,
     production_env,
 )
 from web.patches import SWITCHES
@@ -44,29 +45,13 @@ ENDPOINTS = ("GET /hello?name=x", "GET /articles/{id} (JSON)", "POST /messages (
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.patches", description=__doc__)
-    parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run (4)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
-    parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
+    load_arguments(parser)
     parser.add_argument(
         "--off",
         default=",".join(SWITCHES),
         help="switches to measure, one server each; a+b turns both off in one server",
     )
     return parser.parse_args(argv)
-
-
-def _endpoints(article_id: int) -> list[Endpoint]:
-    return [
-        Endpoint(ENDPOINTS[0], "GET", "/hello?name=x"),
-        Endpoint(ENDPOINTS[1], "GET", f"/articles/{article_id}", (("Accept", "application/json"),)),
-        Endpoint(
-            ENDPOINTS[2],
-            "POST",
-            "/messages",
-            (("Content-Type", "application/json"),),
-            '{"greeting": "Hello", "to": ["you", "me"]}',
-        ),
-    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,8 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for server in servers:  # one at a time: all at once on one core take minutes
             process = stack.enter_context(_serve(server, env))
             _wait_ready(f"http://127.0.0.1:{server.port}/hello", process, timeout=120)
-        _, article_id = _seed(f"http://127.0.0.1:{servers[0].port}", password)
-        endpoints = _endpoints(article_id)
+        token, article_id = _seed(f"http://127.0.0.1:{servers[0].port}", password)
+        endpoints = [e for e in _endpoints(token, article_id) if e.name in ENDPOINTS]
         for server in servers:  # warm-up
             for endpoint in endpoints:
                 _wrk(f"http://127.0.0.1:{server.port}", endpoint, 1, args.connections, LOAD_CORE)

@@ -106,11 +106,16 @@ def _log_command(argv: Sequence[str], env: dict[str, str] | None = None) -> None
     print(f"$ {line}", flush=True)
 
 
-def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.throughput", description=__doc__)
+def load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a wrk run: how long, how many rounds, how many connections."""
     parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run (4)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.throughput", description=__doc__)
+    load_arguments(parser)
     parser.add_argument(
         "--servers",
         default="ours,flask,fastapi,starlette",

@@ -268,8 +268,9 @@ class AccessLines:
     def __init__(self) -> None:
         self.logger = logging.getLogger(ACCESS_LOGGER)
 
-    def write(self, request_id: str, method: str, path: str, status: int, elapsed: float) -> None:
-        """One request's line: `elapsed` seconds from its start to its last byte."""
+    def write(self, method: str, path: str, status: int, elapsed: float) -> None:
+        """One request's line (stamped with its request id by RequestIdFilter): `elapsed`
+        seconds from its start to its last byte."""
         if not self.logger.isEnabledFor(logging.INFO):
             return
         elapsed_ms = elapsed * 1000

@@ -107,5 +107,5 @@ class RequestContext:
             elapsed = time.perf_counter() - started
             operation = extensions.get("connexion_routing", {}).get("operation_id")
             self.services.metrics.observe(operation, scope["method"], status["code"], elapsed)
-            access_lines.write(request_id, scope["method"], scope["path"], status["code"], elapsed)
+            access_lines.write(scope["method"], scope["path"], status["code"], elapsed)
             REQUEST_ID.reset(token)
