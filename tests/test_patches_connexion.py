@@ -37,11 +37,11 @@ from connexion.validators import (
 )
 from starlette.testclient import TestClient
 
-from app import create_app
+from app import create_app, load_spec
 from handlers import articles, hello
 from settings import Settings
 from web import marks, patches, validators
-from web.patches import decorate_once, lazy_imports, one_hop, validation_once
+from web.patches import decorate_once, lazy_imports, one_hop, shadow, validation_once
 from web.patches.spec_as_written import SpecAsWrittenRoutingAll
 
 # What web.validators reproduces, or calls the underscore hooks it overrides from (`_validate`,
@@ -312,6 +312,113 @@ def test_schema_validators_are_compiled_once_per_schema() -> None:
     schema = {"type": "integer", "minimum": 1}
     assert validators.draft4(schema) is validators.draft4(schema)
     assert validators.draft4(dict(schema)) is not validators.draft4(schema)
+
+
+def test_every_parameter_and_json_body_of_the_spec_gets_a_quick_check() -> None:
+    spec = connexion.spec.Specification.from_dict(load_spec())
+    checked = []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in item.get("parameters", []) + operation.get("parameters", []):
+                assert validators.quick(parameter["schema"]) is not None, (path, method, parameter)
+                checked.append(parameter["name"])
+            for media_type, content in operation.get("requestBody", {}).get("content", {}).items():
+                if "json" in media_type:  # as connexion gives it: with the spec's components
+                    schema = {**content["schema"], "components": spec["components"]}
+                    assert validators.quick(schema) is not None, (path, method, media_type)
+                    checked.append(media_type)
+    assert {"articleId", "name", "If-Match", "application/merge-patch+json"} <= set(checked)
+
+
+@pytest.mark.parametrize(
+    ("schema", "value", "valid"),
+    [
+        ({"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 2**63 - 1, True),
+        ({"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 2**63, False),
+        ({"type": "integer"}, 2**70, True),
+        ({"type": "integer"}, 1.0, False),
+        ({"type": "integer"}, True, False),
+        ({"type": "string", "minLength": 1, "maxLength": 3}, "\U0001f600" * 3, True),
+        ({"type": "string", "pattern": "^[^\\x00]+$"}, "a\x00b", False),
+        ({"type": "string", "format": "date-time"}, "yesterday", False),
+        ({"type": "object", "additionalProperties": False}, {"id": 1}, False),
+    ],
+)
+def test_the_quick_check_agrees_with_jsonschema(
+    schema: dict[str, t.Any], value: object, valid: bool
+) -> None:
+    assert validators.draft4(schema).is_valid(value) is valid
+    assert validators.passes(validators.quick(schema), value) is valid
+
+
+@pytest.mark.parametrize(
+    ("schema", "value"),
+    [
+        ({"type": "number"}, float("nan")),
+        # Python's `$` allows a final newline:
+        ({"type": "string", "pattern": "^[a-z]{3}$"}, "abc\n"),
+        # OpenAPI's `nullable`, connexion's extension:
+        ({"type": "string", "nullable": True}, None),
+        # not even passed to it:
+        ({"type": "string"}, "\ud800"),
+    ],
+)
+def test_where_the_quick_check_is_stricter_jsonschema_decides(
+    schema: dict[str, t.Any], value: object
+) -> None:
+    assert not validators.passes(validators.quick(schema), value)
+    connexions = connexion.json_schema.Draft4RequestValidator(schema)
+    assert connexions.is_valid(value)
+
+
+def test_valid_requests_skip_jsonschema(
+    client: TestClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shadow, "VERIFY", False)  # the service's own mode: fast paths alone
+    full: list[str] = []
+    original = validators.ParameterErrors.validate_request
+
+    def counting(self, request):  # type: ignore[no-untyped-def]
+        full.append("parameters")
+        return original(self, request)
+
+    monkeypatch.setattr(validators.ParameterErrors, "validate_request", counting)
+    with monkeypatch.context() as patched:
+        patched.setattr(validators, "draft4", lambda schema: pytest.fail("jsonschema was asked"))
+        patched.setattr(
+            validators.JSONBodyValidator,
+            "_validator",
+            property(lambda self: pytest.fail("jsonschema was asked about a body")),
+        )
+        assert client.get("/hello?name=x").text == "Hello x"
+        made = client.post("/articles", json={"title": "T", "body": "B"}, headers=admin)
+        assert made.status_code == 201
+        assert client.get(made.headers["Location"]).status_code == 200
+    assert full == []
+    # Refused by the quick check: connexion's own validation gives the verdict and the detail.
+    too_long = client.get("/hello?name=" + "x" * 101)
+    assert too_long.status_code == 400
+    assert too_long.json()["detail"] == (
+        "The query parameter `name` breaks its `maxLength` rule (100)."
+    )
+    assert full == ["parameters"]
+    unknown = client.post("/articles", json={"title": "T", "body": "B", "id": 9}, headers=admin)
+    assert unknown.status_code == 400
+    assert "`id`" in unknown.json()["detail"]
+
+
+def test_a_quick_check_more_lenient_than_jsonschema_fails_the_suite(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(validators, "passes", lambda check, value: True)  # lets anything through
+    assert client.get("/hello?name=" + "x" * 101).status_code == 500
+    assert shadow.MISMATCHES == [
+        "parameter validation: fast path gave 'valid', connexion "
+        "'The query parameter `name` breaks its `maxLength` rule (100).'"
+    ]
+    shadow.MISMATCHES.clear()  # seen: the suite's own check (conftest) would fail the test
 
 
 def _plans(client: TestClient) -> dict[str, t.Any]:

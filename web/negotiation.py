@@ -43,7 +43,14 @@ def _candidates(declared: list[str], representations: Representations) -> list[s
 def _choose(candidates: list[str], default: str) -> str:
     """The candidate the client prefers; the default for a missing Accept, for `*/*`, for a tie
     with it, and (RFC 9110 section 12.5.1) for an Accept that no candidate satisfies: a client
-    that asks for JSON from an operation that has only text gets the text, not a 406."""
+    that asks for JSON from an operation that has only text gets the text, not a 406.
+
+    No Accept, an empty one and `*/*` (curl's, and most clients') choose the default without
+    Werkzeug parsing the header: the same answer; with the Vary shortcut below, GET /hello
+    served 1.03x the req/s, p99 the same (one worker, 5 interleaved rounds, 2026-12-03: the
+    README's performance section)."""
+    if flask.request.headers.get("Accept") in (None, "", "*/*"):
+        return default
     accept = flask.request.accept_mimetypes
     ordered = [default, *(media_type for media_type in candidates if media_type != default)]
     return accept.best_match(ordered, default)
@@ -89,7 +96,10 @@ def respond(
         if etag is not None:
             response.headers["ETag"] = etag
     if len(candidates) > 1:
-        response.vary.add("Accept")
+        if "Vary" in response.headers:
+            response.vary.add("Accept")
+        else:  # what vary.add makes, without parsing and rewriting a header that is not there
+            response.headers["Vary"] = "Accept"
     return response
 
 
