@@ -43,7 +43,8 @@ def access_lines(settings: Settings) -> list[re.Match[str]]:
 
 @contextmanager
 def as_served() -> Iterator[None]:
-    """Only the app's handler on the root logger, as when it is served (pytest adds its own)."""
+    """Only the app's handler on the root logger, as when it is served (pytest adds its own): the
+    access line then goes straight to it."""
     root = logging.getLogger()
     others = [h for h in root.handlers if not getattr(h, "articles_api", False)]
     for handler in others:
@@ -185,14 +186,42 @@ def test_records_still_carry_what_other_formats_use(settings: Settings) -> None:
     assert line.startswith(f"[{os.getpid()}] ")
 
 
-def test_a_level_above_info_drops_the_access_line(settings: Settings) -> None:
+def test_the_access_line_bypasses_logging_when_only_our_handler_would_get_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    through_logging: list[tuple[object, ...]] = []
+    access = logging.getLogger(ACCESS_LOGGER)
+    original = access.info
+
+    def info(*args: object, **kwargs: object) -> None:
+        through_logging.append(args)
+        original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(access, "info", info)
+    with create_app(settings).test_client() as client:
+        with as_served():
+            direct = client.get("/hello?name=x")
+        assert through_logging == []
+        # Another handler on the way (here pytest's): the record goes through logging again.
+        relayed = client.get("/users/99")
+        assert len(through_logging) == 1
+    lines = access_lines(settings)
+    assert [(m["id"], m["method"], m["path"], m["status"]) for m in lines] == [
+        (direct.headers["x-request-id"], "GET", "/hello", "200"),
+        (relayed.headers["x-request-id"], "GET", "/users/99", "404"),
+    ]
+    err = capfd.readouterr().err
+    assert all(m.group(0) in err for m in lines)
+
+
+def test_a_level_above_info_drops_the_access_line_either_way(settings: Settings) -> None:
     quiet = dataclasses.replace(settings, log_level_name="WARNING")
     with create_app(quiet).test_client() as client:
         assert client.get("/hello").status_code == 200
     assert access_lines(settings) == []
 
 
-def test_our_line_is_the_line_logging_writes() -> None:
+def test_a_direct_line_is_the_line_logging_writes() -> None:
     created = 1796155115.0957
     http = {"method": "GET", "path": "/hello", "status": 200, "duration_ms": 0.3}
     args = ("GET", "/hello", 200, 0.25)
