@@ -5,7 +5,9 @@ and dump the schema; these name the field and the rule it breaks, never the valu
 
 Parameters and JSON bodies are first checked by jsonschema-rs (`quick`), ~30 times faster than
 jsonschema: what it passes is valid; whatever it refuses, jsonschema (with connexion's OpenAPI
-extensions, such as `nullable`) decides, and words the error.
+extensions, such as `nullable`) decides, and words the error. With the scalar query resolution
+of `_Parameters`, GET /hello served 1.11x the req/s, p99 a little lower (one worker, 5
+interleaved rounds, 2026-12-03: the README's performance section).
 """
 
 from __future__ import annotations
