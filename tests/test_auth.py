@@ -457,8 +457,11 @@ def test_a_parallel_burst_gets_no_more_checks_than_the_limit(settings: Settings)
         assert statuses.count(429) == len(guesses) - statuses.count(401) - statuses.count(200)
         if statuses.count(401) == 5:
             assert statuses[50] == 429
+        # The right password, checked before the limit filled (200), makes its client trusted:
+        # it gets past the limit from then on. Refused unhashed (429), it is refused again.
+        assert statuses[50] in (200, 429)
         after = httpx.get(f"{base_url}/secrets", headers=admin_basic(), timeout=10)
-        assert after.status_code == 429
+        assert after.status_code == statuses[50]
 
 
 def test_password_checks_run_a_bounded_number_at_a_time(
