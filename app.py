@@ -177,6 +177,7 @@ def main() -> None:
             max_header_bytes=settings.max_header_bytes,
             header_timeout=settings.header_timeout,
             forwarded_allow_ips=settings.forwarded_allow_ips,
+            one_write="one_write" not in settings.patches_off,
         ),
     )
 

@@ -55,6 +55,7 @@ class Worker(UvicornWorker):  # type: ignore[misc]
         max_header_bytes=_settings.max_header_bytes,
         header_timeout=_settings.header_timeout,
         forwarded_allow_ips=_settings.forwarded_allow_ips,
+        one_write="one_write" not in _settings.patches_off,
     )
 
 

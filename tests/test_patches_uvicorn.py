@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 from uvicorn.server import ServerState
 
+from web.patches.one_write import FLUSH_AT, OneWrite
 from web.patches.uvicorn_limits import HeaderLimits, LimitedHttpToolsProtocol
 
 HTTPTOOLS_IMPL = "uvicorn.protocols.http.httptools_impl"
@@ -46,6 +47,9 @@ REVIEWED = {
     # Closes the connection after the response when keep_alive is False: a head refused
     # while an earlier request's response is on its way.
     f"{HTTPTOOLS_IMPL}.RequestResponseCycle.send": "abdd8601b326a8da",
+    # web.patches.one_write: the protocol and its cycles write only through the transport given
+    # to connection_made (above), a response's head and each body message with a write each.
+    f"{HTTPTOOLS_IMPL}.RequestResponseCycle.__init__": "4d2f220910c33c12",
 }
 
 # uvicorn.Config's options as reviewed (0.55.0): none limits a head's size or read time for
@@ -143,14 +147,18 @@ class Transport:
 
     def __init__(self) -> None:
         self.written = b""
+        self.writes = 0  # calls of write: each a send() on a real socket
         self.closed = False
+        self.eof = False
 
     def get_extra_info(self, name: str) -> Any:
         return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 50000)}.get(name)
 
     def write(self, data: bytes) -> None:
         assert not self.closed
+        assert not self.eof
         self.written += data
+        self.writes += 1
 
     def close(self) -> None:
         self.closed = True
@@ -162,7 +170,13 @@ class Transport:
         return True
 
     def write_eof(self) -> None:
-        pass
+        self.eof = True
+
+    def abort(self) -> None:
+        self.closed = True
+
+    def get_write_buffer_size(self) -> int:
+        return 0
 
     def pause_reading(self) -> None:
         pass
@@ -233,3 +247,86 @@ def test_a_body_read_with_the_next_head_is_not_counted_as_that_head() -> None:
     transport = asyncio.run(scenario())
     assert transport.written.count(b"HTTP/1.1 200 OK\r\n") == 2
     assert not transport.closed
+
+
+def answer(limits: HeaderLimits, request: bytes = GET) -> Transport:
+    """What a connection with these limits writes in answer to `request`."""
+
+    async def scenario() -> Transport:
+        release = asyncio.Event()
+        release.set()
+        protocol, transport = connection(limits, responder(release))
+        protocol.data_received(request)
+        await asyncio.sleep(0.01)
+        return transport
+
+    return asyncio.run(scenario())
+
+
+RESPONSE = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+
+
+def test_a_response_leaves_in_one_write() -> None:
+    transport = answer(HeaderLimits(1000, 10))
+    assert transport.written == RESPONSE
+    assert transport.writes == 1
+    # Without web.patches.one_write (PATCHES_OFF=one_write): uvicorn's head, then its body.
+    transport = answer(HeaderLimits(1000, 10, one_write=False))
+    assert transport.written == RESPONSE
+    assert transport.writes == 2
+
+
+def test_pipelined_responses_leave_in_order() -> None:
+    transport = answer(HeaderLimits(1000, 10), GET * 3)
+    assert transport.written == RESPONSE * 3
+
+
+def one_write() -> tuple[OneWrite, Transport]:
+    transport = Transport()
+    return OneWrite(transport, asyncio.get_running_loop()), transport  # type: ignore[arg-type]
+
+
+def test_what_is_written_in_one_turn_of_the_loop_is_sent_at_its_end() -> None:
+    async def scenario() -> None:
+        wrapper, transport = one_write()
+        wrapper.write(b"head")
+        wrapper.write(b"body")
+        assert (transport.written, wrapper.get_write_buffer_size()) == (b"", 8)
+        await asyncio.sleep(0)
+        assert (transport.written, transport.writes) == (b"headbody", 1)
+        assert wrapper.get_write_buffer_size() == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_large_write_goes_at_once_to_meet_flow_control() -> None:
+    async def scenario() -> None:
+        wrapper, transport = one_write()
+        wrapper.write(b"head")
+        wrapper.write(b"b" * FLUSH_AT)
+        assert (len(transport.written), transport.writes) == (FLUSH_AT + 4, 1)
+        wrapper.write(b"tail")
+        await asyncio.sleep(0)
+        assert transport.written.endswith(b"tail")
+        assert transport.writes == 2
+
+    asyncio.run(scenario())
+
+
+def test_closing_or_ending_sends_what_is_pending_first_and_abort_drops_it() -> None:
+    async def scenario() -> None:
+        wrapper, transport = one_write()
+        wrapper.write(b"last")
+        wrapper.close()
+        assert (transport.written, transport.closed) == (b"last", True)
+        wrapper, transport = one_write()
+        wrapper.write(b"431")
+        wrapper.write_eof()
+        assert (transport.written, transport.eof) == (b"431", True)
+        wrapper, transport = one_write()
+        wrapper.write(b"lost")
+        wrapper.abort()
+        await asyncio.sleep(0)
+        assert transport.written == b""
+
+    asyncio.run(scenario())

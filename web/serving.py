@@ -8,7 +8,12 @@ from web.patches.uvicorn_limits import HeaderLimits
 
 
 def uvicorn_options(
-    workers: int, *, max_header_bytes: int, header_timeout: float, forwarded_allow_ips: str = ""
+    workers: int,
+    *,
+    max_header_bytes: int,
+    header_timeout: float,
+    forwarded_allow_ips: str = "",
+    one_write: bool = True,
 ) -> dict[str, Any]:
     """uvicorn's settings for this service, served by `workers` processes on one socket.
 
@@ -23,13 +28,17 @@ def uvicorn_options(
     one process, uvloop for several (bench/throughput.py measures both).
 
     httptools parses, with a cap on a request head's size and on the time to receive it
-    (MAX_HEADER_BYTES, HEADER_TIMEOUT: web.patches.uvicorn_limits); no access log (the app
+    (MAX_HEADER_BYTES, HEADER_TIMEOUT: web.patches.uvicorn_limits), and a response's head and
+    body sent in one write unless `one_write` is False (web.patches.one_write; PATCHES_OFF names
+    it to measure what it buys); no access log (the app
     writes its own line per request); client addresses from X-Forwarded-For only when
     `forwarded_allow_ips` (FORWARDED_ALLOW_IPS) names the proxies to trust.
     """
     options: dict[str, Any] = {
         "loop": "asyncio" if workers == 1 else "uvloop",
-        "http": HeaderLimits(max_bytes=max_header_bytes, timeout=header_timeout),
+        "http": HeaderLimits(
+            max_bytes=max_header_bytes, timeout=header_timeout, one_write=one_write
+        ),
         "access_log": False,
         "proxy_headers": bool(forwarded_allow_ips),
     }

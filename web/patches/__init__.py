@@ -14,7 +14,8 @@ everywhere else); handlers import nothing from it.
   `shadow` (speed; files bound only where the spec declares a form);
 - spec_as_written: connexion's `SwaggerUIMiddleware` and the page it renders (the spec served as
   written, Swagger UI 5);
-- uvicorn_limits: uvicorn's httptools protocol (a cap on a request head's size and time).
+- uvicorn_limits: uvicorn's httptools protocol (a cap on a request head's size and time);
+- one_write: how that protocol writes a response (head and body in one write; speed).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def middlewares(off: frozenset[str] = frozenset()) -> list[type]:
 # measure what each buys: the patches below, their parts, and app.py's frozen start-up heap.
 SWITCHES = (
     "one_hop", "inline", "decorate_once", "plans", "validation_once", "ui_bypass", "gc_freeze",
+    "one_write",
 )  # fmt: skip
 
 

@@ -65,6 +65,8 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from web.patches import one_write
+
 # After a 431 or 408, how long the client's remaining input is read and thrown away.
 LINGER_SECONDS = 2.0
 # What the request line adds to the url: the method's separator and " HTTP/1.1\r\n".
@@ -88,6 +90,7 @@ class HeaderLimits:
 
     max_bytes: int
     timeout: float
+    one_write: bool = True  # a response's head and body in one write (web.patches.one_write)
 
     def __call__(
         self,
@@ -130,6 +133,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     # The connection
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        if self.limits.one_write:
+            transport = one_write.wrap(transport, self.loop)
         super().connection_made(transport)
         self._timer = self.loop.call_later(self.limits.timeout, self._head_timed_out)
 
