@@ -13,7 +13,8 @@ that turn; 64 KiB or more pending is sent at once, so a large body still meets t
 flow control (pause_writing) as before; closing, `write_eof` and `abort` keep their order.
 Gain (served, one worker, 5 alternating rounds against the code without it, 2026-12-03, Intel):
 GET /hello 1.21x the req/s (3,656 -> 4,414), p99 9.4-17.6 ms -> 7.8-8.5; POST /messages and
-GET /articles/{id} within 1-4% (a database's time dominates them).
+GET /articles/{id} within 1-4% (a database's time dominates them); `make bench-patches` the same
+day, turned off: /hello 0.86x, GET /articles/{id} 1.04x, POST /messages 0.98x (noise 2-3%).
 Delete when: uvicorn writes a small response's head and body together itself: rerun
 `make bench-patches` (switch `one_write`); when its gain is inside the noise, delete it.
 Upstream code relied on: the protocol writes only through the transport it was given in
