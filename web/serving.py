@@ -30,9 +30,9 @@ def uvicorn_options(
     httptools parses, with a cap on a request head's size and on the time to receive it
     (MAX_HEADER_BYTES, HEADER_TIMEOUT: web.patches.uvicorn_limits), and a response's head and
     body sent in one write unless `one_write` is False (web.patches.one_write; PATCHES_OFF names
-    it to measure what it buys); no access log (the app
-    writes its own line per request); client addresses from X-Forwarded-For only when
-    `forwarded_allow_ips` (FORWARDED_ALLOW_IPS) names the proxies to trust.
+    it to measure what it buys); no access log (the app writes its own line per request);
+    client addresses from X-Forwarded-For only when `forwarded_allow_ips` (FORWARDED_ALLOW_IPS)
+    names the proxies to trust.
     """
     options: dict[str, Any] = {
         "loop": "asyncio" if workers == 1 else "uvloop",
