@@ -4,10 +4,6 @@ module builds nothing and reads no environment. Servers call the factory: `pytho
 
 from __future__ import annotations
 
-# First: web.patches imports connexion without its test-only modules (web.patches.lazy_imports).
-from web import patches
-
-# isort: split
 import gc
 import pickle
 from collections.abc import AsyncIterator
@@ -26,7 +22,7 @@ from auth.passwords import Passwords, RecentChecks
 from auth.throttle import ACCOUNT, ADDRESS, FailedLogins, MemoryStore, Policy, RedisStore
 from settings import Settings, SettingsError
 from store.db import Database
-from web import deprecation, problems
+from web import deprecation, patches, problems
 from web import log_setup as app_logging
 from web.guards import MULTIPART_ALLOWANCE, Guards
 from web.metrics import Metrics

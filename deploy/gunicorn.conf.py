@@ -26,8 +26,7 @@ from typing import Any
 
 from uvicorn_worker import UvicornWorker
 
-# connexion imported here in the arbiter, once (without its test-only modules: web.patches.
-# lazy_imports): every worker forks with it imported.
+# connexion imported here in the arbiter, once: every worker forks with it imported.
 import web.patches  # noqa: F401
 from settings import Settings, SettingsError
 from web.serving import uvicorn_options

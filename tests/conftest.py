@@ -30,6 +30,7 @@ from web.serving import uvicorn_options
 # The test client's own httpx logger would write full request URLs into the service's log file;
 # the service itself never uses httpx.
 logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 ROOT_DIR = Path(__file__).resolve().parent.parent  # "gw0", "gw1", ... under pytest -n

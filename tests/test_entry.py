@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT_DIR
 
@@ -55,3 +56,22 @@ def test_python_app_py_still_says_what_is_wrong_in_one_line() -> None:
     assert (
         done.stderr == "articles-api: APP_ENV must be one of development, production, got 'bogus'\n"
     )
+
+
+def test_a_start_prints_no_warning(tmp_path: Path) -> None:
+    """connexion imports starlette's test client at start, which warns that it wants httpx2
+    whenever only httpx is installed: httpx2 is a dependency, so nothing is printed."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import app; app.create_app()"],
+        cwd=ROOT_DIR,
+        env={
+            "PATH": os.environ["PATH"],
+            "DATABASE_URL": f"sqlite:///{tmp_path}/app.db",
+            "LOG_FILE": str(tmp_path / "app.log"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")

@@ -1,4 +1,4 @@
-"""The connexion and a2wsgi patches (web.patches.one_hop, decorate_once, lazy_imports) and the
+"""The connexion and a2wsgi patches (web.patches.one_hop, decorate_once, validation_once) and the
 validator fast paths (web.validators): the upstream code they replace is still the code they were
 written against, they change only the app they are installed on, and they do what they say (one
 thread hop at most, decorators and validators built once)."""
@@ -9,12 +9,8 @@ import copy
 import dataclasses
 import gc
 import hashlib
-import importlib
 import inspect
-import json
 import re
-import subprocess
-import sys
 import threading
 import typing as t
 from collections.abc import Iterator
@@ -41,7 +37,7 @@ from app import create_app, load_spec
 from handlers import articles, hello
 from settings import Settings
 from web import marks, patches, validators
-from web.patches import decorate_once, lazy_imports, one_hop, shadow, validation_once
+from web.patches import decorate_once, one_hop, shadow, validation_once
 from web.patches.spec_as_written import SpecAsWrittenRoutingAll
 
 # What web.validators reproduces, or calls the underscore hooks it overrides from (`_validate`,
@@ -110,71 +106,6 @@ def test_upstream_code_is_the_reviewed_code(name: str) -> None:
 
 def test_every_upstream_function_relied_on_is_reviewed() -> None:
     assert sorted(UPSTREAM) == sorted(REVIEWED)
-
-
-# Every line of connexion's modules naming what web.patches.lazy_imports defers, as reviewed: an
-# import, and one use inside a function. A use at import time would import it at every start.
-DEFERRED_USES = {
-    "connexion.apps.abstract": (
-        "TestClient",
-        ["from starlette.testclient import TestClient", "return TestClient(self, **kwargs)"],
-    ),
-    "connexion.security": ("httpx", ["import httpx", "self.client = httpx.AsyncClient()"]),
-    "connexion.json_schema": ("requests", ["import requests", "response = requests.get(uri)"]),
-}
-
-
-@pytest.mark.parametrize("module", sorted(lazy_imports.DEFERRED_BY_CONNEXION))
-def test_connexion_uses_what_is_deferred_only_where_reviewed(module: str) -> None:
-    name, reviewed = DEFERRED_USES[module]
-    source = inspect.getsource(importlib.import_module(module))
-    uses = [line.strip() for line in source.splitlines() if re.search(rf"\b{name}\b", line)]
-    assert uses == reviewed, f"{module} changed how it uses {name}; re-review lazy_imports.py"
-
-
-STARTS_AND_USES_THE_DEFERRED = """
-import json, sys
-import app
-application = app.create_app()
-before = [m for m in sorted(set(DEFERRED)) if m in sys.modules]
-import connexion.json_schema, connexion.security
-client = application.test_client()
-import httpx, requests
-from starlette.testclient import TestClient
-print(json.dumps({
-    "imported at start": before,
-    "security's httpx, a stand-in": type(connexion.security.httpx).__name__ == "_Deferred",
-    "its AsyncClient": connexion.security.httpx.AsyncClient is httpx.AsyncClient,
-    "json_schema's requests.get": connexion.json_schema.requests.get is requests.get,
-    "test_client()": type(client) is TestClient,
-    "served": client.get("/hello").text,
-}))
-"""
-
-
-def test_starting_the_app_imports_none_of_connexions_test_tools(tmp_path: Path) -> None:
-    # A fresh interpreter: this one imported httpx and connexion before the app (pytest plugins).
-    script = f"DEFERRED = {list(lazy_imports.DEFERRED_BY_CONNEXION.values())!r}\n"
-    done = subprocess.run(
-        [sys.executable, "-c", script + STARTS_AND_USES_THE_DEFERRED],
-        cwd=Path(__file__).parent.parent,
-        env={
-            "DATABASE_URL": f"sqlite:///{tmp_path}/app.db",
-            "LOG_FILE": str(tmp_path / "app.log"),
-            "PATH": "/usr/bin:/bin",
-        },
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(done.stdout.splitlines()[-1]) == {
-        "imported at start": [],
-        "security's httpx, a stand-in": True,
-        "its AsyncClient": True,
-        "json_schema's requests.get": True,
-        "test_client()": True,
-        "served": "Hello John Doe",
-    }
 
 
 def test_a_production_app_keeps_the_contract(settings: Settings) -> None:

@@ -6,8 +6,6 @@ to delete it; tests/test_patches_*.py fingerprint the upstream code each relies 
 a release changes it. Only this package may use a library's private names (ruff's SLF rule is on
 everywhere else); handlers import nothing from it.
 
-- lazy_imports: connexion's module-level imports of its test client, httpx and requests (no
-  warning printed at every start);
 - one_hop: connexion's `FlaskASGIApp.asgi_app`, a2wsgi's WSGIMiddleware (speed);
 - validation_once: connexion's `RequestValidationMiddleware`, its operations' `__call__` (speed);
 - decorate_once: connexion's `FlaskOperation.fn` and its parameter binding, with `arguments` and
@@ -20,10 +18,6 @@ everywhere else); handlers import nothing from it.
 
 from __future__ import annotations
 
-# First, before anything imports connexion (web.patches.lazy_imports says why).
-from web.patches import lazy_imports  # noqa: F401
-
-# isort: split
 import typing as t
 
 from connexion.middleware import ConnexionMiddleware
