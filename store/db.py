@@ -27,8 +27,8 @@ except ImportError:  # Windows has no fcntl: there, processes wait in SQLite's b
     fcntl = None  # type: ignore[assignment]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-# The newest migration's revision (tests/test_store.py checks it is alembic's head): a database
-# already there starts without importing alembic, a quarter of a second of every start.
+# The newest migration's revision (tests/platform/test_store.py checks it is alembic's head): a
+# database already there starts without importing alembic, a quarter of a second of every start.
 HEAD_REVISION = "0005"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SETUP_LOCK = 0x41525449  # any constant; names the advisory lock of schema set-up

@@ -184,7 +184,7 @@ def admin() -> dict[str, str]:
     return basic("admin", "secret")
 
 
-# --- generated clients and Prism (tests/test_sdk*.py) ---------------------------------------------
+# --- generated clients and Prism (tests/contract/test_sdk*.py) ----------------------------------
 
 PRISM = ROOT_DIR / "node_modules" / ".bin" / "prism"
 

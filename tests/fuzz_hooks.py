@@ -5,7 +5,7 @@ A fresh Idempotency-Key for every request that sends a valid one. Hypothesis dra
 few UUIDs again and again, so without this a generated request with another body gets the
 422 a reused key deserves, and one with the same body the replay of a resource that a later
 step deleted (ST302, "created resource not found"): right answers to a retry, which fuzzing
-is not. tests/test_idempotency.py tests retries; invalid keys are left as generated.
+is not. tests/api/test_idempotency.py tests retries; invalid keys are left as generated.
 """
 
 from __future__ import annotations

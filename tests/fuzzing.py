@@ -1,8 +1,8 @@
 """Schemathesis' CLI at full strength against a running server, and what its reports say.
 
 Every check, every phase (examples, coverage, fuzzing, stateful), positive and negative data, as
-the admin. Shared by tests/test_fuzz.py (a fixed seed, in CI) and `make fuzz` (more examples, a
-random seed, for humans), which runs this module:
+the admin. Shared by tests/contract/test_fuzz.py (a fixed seed, in CI) and `make fuzz` (more
+examples, a random seed, for humans), which runs this module:
 
     python -m tests.fuzzing --base-url http://127.0.0.1:8099 --max-examples 300 --out build/fuzz
 """

@@ -16,8 +16,8 @@ the parameter), errors included, carries:
 
 the link being the operation in Swagger UI, whose description says what to use instead. A
 request refused before the operation runs (401, a 400 from validation) gets none of them.
-tests/test_spec.py checks that the spec declares the headers; tests/test_deprecation.py that
-they are sent.
+tests/contract/test_spec.py checks that the spec declares the headers;
+tests/api/test_deprecation.py that they are sent.
 """
 
 from __future__ import annotations

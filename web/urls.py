@@ -1,6 +1,6 @@
 """Where each resource is: the one place its URL is written, for `Location`, `Link` and links in
-bodies alike. Every URL here matches a path of openapi/api.yaml (tests/test_urls.py), except the
-two documents connexion serves beside the spec's paths."""
+bodies alike. Every URL here matches a path of openapi/api.yaml (tests/contract/test_urls.py),
+except the two documents connexion serves beside the spec's paths."""
 
 INDEX = "/"
 ARTICLES = "/articles"

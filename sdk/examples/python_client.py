@@ -171,7 +171,8 @@ def messages(anonymous: Client) -> None:
     stored_json = get_message.sync(as_json.id, client=anonymous)
     assert isinstance(stored_json, File), stored_json
     assert json.loads(stored_json.payload.read()) == {"message": "Hi"}
-    payload = bytes(range(128))  # binary, NUL included (tests/test_sdk.py says why not 128-255)
+    # Binary, NUL included (tests/contract/test_sdk.py says why not 128-255).
+    payload = bytes(range(128))
     binary = post_message.sync(client=anonymous, body=File(payload=io.BytesIO(payload)))
     assert isinstance(binary, Message) and binary.size == len(payload), binary
     sent.append((binary, payload))

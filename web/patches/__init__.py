@@ -2,7 +2,7 @@
 
 Each module opens with the upstream symbol and version it replaces, why (the upstream issue),
 what it gains as measured by `make bench-patches` (served req/s and p99, one worker), and when
-to delete it; tests/test_patches_*.py fingerprint the upstream code each relies on and fail when
+to delete it; tests/patches/ fingerprint the upstream code each relies on and fail when
 a release changes it. Only this package may use a library's private names (ruff's SLF rule is on
 everywhere else); handlers import nothing from it.
 

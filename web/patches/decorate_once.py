@@ -18,8 +18,8 @@ plans (`plans` off: connexion binds every request, the view still decorated once
 1.65x on /hello in two runs of three (inside the noise in the other and on the database
 endpoints).
 Delete when: connexion decorates once per operation and binds only declared parameters:
-rerun `make bench-patches` and tests/test_patches_connexion.py.
-Upstream code relied on: tests/test_patches_connexion.py fingerprints it.
+rerun `make bench-patches` and tests/patches/test_connexion.py.
+Upstream code relied on: tests/patches/test_connexion.py fingerprints it.
 """
 
 from __future__ import annotations

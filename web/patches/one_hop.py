@@ -19,7 +19,7 @@ that, `inline` (no hop at all for /, /hello, /echo, /secrets, /livez, /healthz, 
 1.35x on /hello in two runs of three (inside the noise in the other).
 Delete when: connexion serves Flask without a2wsgi's per-message hops (or a2wsgi batches them):
 rerun `make bench-patches`; when this one's gain is inside the noise, delete it.
-Upstream code relied on: tests/test_patches_connexion.py fingerprints it.
+Upstream code relied on: tests/patches/test_connexion.py fingerprints it.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from web.marks import is_inline
 
 WSGIApp = Callable[[dict[str, t.Any], Callable[..., t.Any]], Iterable[bytes]]
 
-# What this patch replaces or reproduces, as shipped (tests/test_patches_connexion.py hashes them).
+# What this patch replaces or reproduces, as shipped (tests/patches/test_connexion.py hashes them).
 UPSTREAM: dict[str, t.Any] = {
     "connexion.apps.flask.FlaskASGIApp.__init__": FlaskASGIApp.__init__,
     "a2wsgi.wsgi.build_environ": build_environ,

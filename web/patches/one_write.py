@@ -18,7 +18,7 @@ day, turned off: /hello 0.86x, GET /articles/{id} 1.04x, POST /messages 0.98x (n
 Delete when: uvicorn writes a small response's head and body together itself: rerun
 `make bench-patches` (switch `one_write`); when its gain is inside the noise, delete it.
 Upstream code relied on: the protocol writes only through the transport it was given in
-`connection_made` (tests/test_patches_uvicorn.py fingerprints both).
+`connection_made` (tests/patches/test_uvicorn.py fingerprints both).
 """
 
 from __future__ import annotations

@@ -12,13 +12,13 @@ behind a proxy) is connexion's own. Swagger UI's files come from the flask-swagg
 which the package lacks, so the page is ours: `web/swagger_ui/index.j2`, the one place Swagger
 UI is configured. Requests for anything else go past without being routed: connexion's
 middleware copies the scope and tries each of its UI and document routes on every API request.
-Gain: what it serves (tests/test_docs.py, tests/test_sdk.py, the browser test); the routing
-bypass (`ui_bypass`): turned off, POST /messages 1.13x and 0.82x the req/s, GET /hello 0.82x
-and 0.87x in two runs of `make bench-patches` on 2026-12-02 (two all-on servers differed by 14%
-and 4% on POST); kept with validation_once, for the reason given there.
+Gain: what it serves (tests/contract/test_docs.py, tests/contract/test_sdk.py, the browser
+test); the routing bypass (`ui_bypass`): turned off, POST /messages 1.13x and 0.82x the req/s,
+GET /hello 0.82x and 0.87x in two runs of `make bench-patches` on 2026-12-02 (two all-on
+servers differed by 14% and 4% on POST); kept with validation_once, for the reason given there.
 Delete when: connexion serves the document as written (spec-first/connexion#2127, open; since
 #2002 in 3.2.0 it clones the resolved spec) and ships Swagger UI 5.
-tests/test_docs.py and the browser test fail if connexion renames what this relies on.
+tests/contract/test_docs.py and the browser test fail if connexion renames what this relies on.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ sent, in 5-15 ms, the server growing by ~0.2 MB (four at once: ~0.3 MB).
 
 Delete this module when uvicorn's httptools protocol gets a header size limit and a header
 timeout of its own: set those in web.serving.uvicorn_options instead, and drop the fingerprints
-in tests/test_patches_uvicorn.py.
+in tests/patches/test_uvicorn.py.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ the other optimisations whose gain alone was inside the noise, the service serve
 0.75x and POST at 0.82-0.88x of the code before (two interleaved runs, `bench.throughput
 --before`): it came back.
 Delete when: connexion builds its validators once per operation: rerun `make bench-patches`.
-Upstream code relied on: tests/test_patches_connexion.py fingerprints it.
+Upstream code relied on: tests/patches/test_connexion.py fingerprints it.
 """
 
 from __future__ import annotations

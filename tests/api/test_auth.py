@@ -26,7 +26,7 @@ from store.db import Database
 from store.models import Article, Token, User
 from tests.conftest import REDIS_URL, basic, serving
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
     "one Redis",
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 30
 STOP_SECONDS = 10
 FAILURE_LIMIT = 3  # AUTH_FAILURE_LIMIT of both instances, per minute

@@ -5,7 +5,7 @@ file is edited afterwards. Here the two Python ones are imported whole, type-che
 issue asks for it (mypy --strict on openapi-python-client's calling script), and their calling
 scripts in sdk/examples/ run against a live server through Prism's validating proxy, which must
 find no request or response that breaks the contract; openapi-python-client's client also runs
-its happy paths against a Prism mock made from the spec alone. tests/test_sdk_typescript.py
+its happy paths against a Prism mock made from the spec alone. tests/contract/test_sdk_typescript.py
 does the same for the TypeScript clients.
 """
 
@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import PRISM, Prism, wait_until_answering
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "sdk" / "examples"
 # What each calling script checks, one line each, in its order.
 STEPS = {
@@ -58,7 +58,8 @@ KNOWN_WARNINGS = ["POST /echo", "PUT /echo", "PATCH /echo", "POST /messages"]
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     """SQLite only: what is under test is the generated clients and the contract; the server's
-    PostgreSQL side has tests of its own (and tests/test_fuzz.py, test_contract.py run on both)."""
+    PostgreSQL side has tests of its own (and tests/contract/test_fuzz.py, test_contract.py run
+    on both)."""
     return f"sqlite:///{tmp_path / 'data' / 'app.db'}"
 
 
@@ -267,7 +268,7 @@ def test_the_python_client_runs_its_happy_paths_against_the_mock(
 def test_prism_proxy_still_mangles_bytes_over_127(live_server: str, tmp_path: Path) -> None:
     """Prism's proxy forwards a request body re-encoded as UTF-8 text (stoplightio/prism#2349,
     #1321), so the calling scripts above send binary messages of bytes 0-127 only. The server
-    itself keeps all 256 byte values (tests/test_messages.py). This fails once Prism forwards
+    itself keeps all 256 byte values (tests/api/test_messages.py). This fails once Prism forwards
     bytes unchanged: then the scripts may send every byte value again."""
     from tests.conftest import prism_proxy
 

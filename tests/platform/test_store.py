@@ -265,7 +265,7 @@ def test_a_database_at_head_starts_without_alembic(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=True,
-        cwd=Path(__file__).parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert again.stdout.strip() == "False"
 
@@ -295,7 +295,7 @@ def test_sqlite_writers_in_other_processes_wait_for_this_ones_turn(tmp_path: Pat
             [sys.executable, "-c", writer, url],
             stdout=subprocess.PIPE,
             text=True,
-            cwd=Path(__file__).parent.parent,
+            cwd=Path(__file__).resolve().parents[2],
         )
         time.sleep(1)
         assert other.poll() is None  # still waiting

@@ -27,7 +27,7 @@ from starlette.testclient import TestClient
 from app import create_app
 from settings import Settings, SettingsError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
 

@@ -26,7 +26,7 @@ from store.db import Database
 from store.models import Article, IdempotencyKey, Message, Token, User
 from tests.conftest import POSTGRES_URL, basic, reset_postgres, serving
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ADMIN = basic("admin", "secret")
 KEY, OTHER_KEY = "7f1c2a3e-0d4b-4c2e-9a55-3d1e2f4a5b6c", "0b9e8f6a-2c4d-4e1f-8a3b-5c6d7e8f9a0b"
 

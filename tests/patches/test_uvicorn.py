@@ -1,5 +1,6 @@
 """web.patches: the upstream code each patch extends is still the code it was written against,
-and what the live-server tests (tests/test_serving.py) cannot arrange, such as pipelining."""
+and what the live-server tests (tests/platform/test_serving.py) cannot arrange, such as
+pipelining."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-results"  # git-ignored
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"  # git-ignored
 SCREENSHOT = ARTIFACTS / "swagger-ui.png"
 SECRET = "Shhh this is top secret spy stuff!"
 NAME = "Grace Hopper"  # not the spec's example, "Hello John Doe", which the page also shows

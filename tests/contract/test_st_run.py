@@ -26,7 +26,7 @@ from settings import Settings
 from tests import fuzzing
 from tests.conftest import serving
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "schemathesis.toml"
 SEED = 20121126
 
@@ -34,7 +34,7 @@ SEED = 20121126
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     """SQLite only: what is under test is the root config as a user runs it;
-    tests/test_fuzz.py runs the CLI against both databases."""
+    tests/contract/test_fuzz.py runs the CLI against both databases."""
     return f"sqlite:///{tmp_path / 'data' / 'app.db'}"
 
 

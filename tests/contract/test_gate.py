@@ -21,7 +21,7 @@ import pytest
 from contract import gate
 from contract.diff import breaking_changes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 Spec = dict[str, Any]
 
 

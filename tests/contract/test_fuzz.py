@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests import fuzzing
-from tests.test_contract import CONFIG as CONTRACT_CONFIG
+from tests.contract.test_contract import CONFIG as CONTRACT_CONFIG
 
 SEED = 20121126
 MAX_EXAMPLES = 20
@@ -47,7 +47,7 @@ CHECKS = {
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     """SQLite only, for CI's time (a run is over a minute): schemathesis fuzzes PostgreSQL
-    in-process in tests/test_contract.py, and what only PostgreSQL refuses (NUL bytes, long
+    in-process in tests/contract/test_contract.py, and what only PostgreSQL refuses (NUL bytes, long
     file names) has tests of its own on both databases."""
     return f"sqlite:///{tmp_path / 'data' / 'app.db'}"
 

@@ -7,8 +7,8 @@ against `live_server` behind Prism's validating proxy: it must exit 0, print a l
 operation of the spec, and Prism must have seen nothing that breaks the contract.
 
 One thing the scripts leave out, because Prism 5.14 cannot proxy it: bytes that are not UTF-8
-(Prism decodes every body as UTF-8 text, stoplightio/prism#2349, pinned in tests/test_sdk.py), so
-their binary messages are control characters and UTF-8.
+(Prism decodes every body as UTF-8 text, stoplightio/prism#2349, pinned in
+tests/contract/test_sdk.py), so their binary messages are control characters and UTF-8.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ for (const file of process.argv.slice(1)) {
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     """SQLite only: what is under test is the generated clients and the contract; the server's
-    PostgreSQL side has tests of its own (and tests/test_fuzz.py, test_contract.py run on both)."""
+    PostgreSQL side has tests of its own (and tests/contract/test_fuzz.py, test_contract.py run
+    on both)."""
     return f"sqlite:///{tmp_path / 'data' / 'app.db'}"
 
 
