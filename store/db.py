@@ -58,10 +58,22 @@ def _configure_sqlite(engine: Engine, *, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS) 
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# While another process holds the writer's lock, how often a writer with a timeout looks again:
+# from a quarter of a millisecond, doubling, to 2 ms (flock itself cannot wait with a timeout).
+FLOCK_FIRST_PAUSE = 0.00025
+FLOCK_LONGEST_PAUSE = 0.002
+
+
+def _write_turn_timeout() -> OperationalError:
+    """What SQLite's busy handler would raise after its timeout: a 503, nothing written."""
+    return OperationalError("waiting for SQLite's write turn", None, TimeoutError())
+
+
 class _WriteTurn:
     """One SQLite writer at a time: threads of this process take turns on a lock, and processes
     on an advisory lock of a file beside the database (POSIX `flock`; where there is none, or
-    for an in-memory database, other processes are left to SQLite's busy handler)."""
+    for an in-memory database, other processes are left to SQLite's busy handler). With a
+    timeout, both waits together last at most that long."""
 
     def __init__(self, database: str | None, timeout: float | None = None) -> None:
         self._timeout = -1 if timeout is None else timeout  # RLock.acquire's "no timeout"
@@ -74,9 +86,9 @@ class _WriteTurn:
         self._pid = os.getpid()
 
     def __enter__(self) -> None:
+        deadline = None if self._timeout < 0 else time.monotonic() + self._timeout
         if not self._threads.acquire(timeout=self._timeout):
-            # What SQLite's busy handler would raise after its timeout: a 503, nothing written.
-            raise OperationalError("waiting for SQLite's write turn", None, TimeoutError())
+            raise _write_turn_timeout()
         self._depth += 1
         if self._depth == 1 and self._path is not None:
             try:
@@ -85,7 +97,7 @@ class _WriteTurn:
                     # share the parent's lock. Held open while the app lives.
                     self._file = open(self._path, "ab")
                     self._pid = os.getpid()
-                fcntl.flock(self._file, fcntl.LOCK_EX)
+                _flock(self._file, deadline)
             except BaseException:
                 self._depth -= 1
                 self._threads.release()
@@ -105,6 +117,25 @@ class _WriteTurn:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+
+
+def _flock(file: t.IO[bytes], deadline: float | None) -> None:
+    """Take the file's exclusive lock; by `deadline` (time.monotonic()), or raise the write
+    turn's timeout. Without a deadline, wait as long as the other process holds it."""
+    if deadline is None:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        return
+    pause = FLOCK_FIRST_PAUSE
+    while True:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _write_turn_timeout() from None
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, FLOCK_LONGEST_PAUSE)
 
 
 class _Deadlines:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -271,6 +274,61 @@ def test_a_database_that_stops_answering_costs_each_request_one_timeout(
             assert time.monotonic() < deadline, "did not heal"
             time.sleep(0.1)
         assert answered_within(base, "GET", "/readyz").status_code == 200
+
+
+# Another process of the service in the middle of a SQLite write, as long as the test wants: it
+# holds the writer's lock beside the database (store.db._WriteTurn) until its stdin closes.
+LOCK_HOLDER = (
+    "import fcntl, sys\n"
+    "lock = open(sys.argv[1], 'ab')\n"
+    "fcntl.flock(lock, fcntl.LOCK_EX)\n"
+    "print('held', flush=True)\n"
+    "sys.stdin.read()\n"
+)
+
+
+def test_a_sqlite_write_turn_another_process_keeps_gives_503_in_bounded_time(
+    tmp_path: Path,
+) -> None:
+    """A write waits for another process's turn at most the database timeout, then gets a 503
+    that stores nothing; reads go on meanwhile, and writes work again once the turn is free."""
+    database = tmp_path / "data" / "app.db"
+    settings = Settings(
+        database_url=f"sqlite:///{database}",
+        log_file=str(tmp_path / "app.log"),
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
+        database_timeout=1.0,
+    )
+    with serving(settings) as base:
+        assert (
+            answered_within(base, "POST", "/messages", content=b"before", headers=TEXT).status_code
+            == 201
+        )
+        holder = subprocess.Popen(
+            [sys.executable, "-c", LOCK_HOLDER, f"{database}-writer.lock"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+            started = time.monotonic()
+            refused = answered_within(base, "POST", "/messages", content=b"during", headers=TEXT)
+            waited = time.monotonic() - started
+            assert_unavailable(refused)
+            assert waited < settings.database_timeout + 2, waited
+            assert answered_within(base, "GET", "/messages/1").content == b"before"
+        finally:
+            assert holder.stdin is not None
+            holder.stdin.close()
+            holder.wait(timeout=10)
+        assert (
+            answered_within(base, "POST", "/messages", content=b"after", headers=TEXT).status_code
+            == 201
+        )
+        items = answered_within(base, "GET", "/messages").json()["items"]
+        assert [item["size"] for item in items] == [6, 5]  # "before", "after": nothing of "during"
 
 
 @pytest.fixture
