@@ -532,6 +532,25 @@ def test_a_huge_header_is_431_and_never_buffered(app_py: Served, mib: int) -> No
     assert app_py.rss_kib() - before < RSS_GROWTH_KIB
 
 
+NOT_HTTP = {
+    "a header line without a colon": b"GET /hello HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n",
+    "a space before the colon": b"GET /hello HTTP/1.1\r\nHost : 127.0.0.1\r\n\r\n",
+    "TLS sent to the HTTP port": bytes.fromhex("160301020001000001fc0303") + b"\x00" * 32,
+    "a Content-Length that is not a number": (
+        b"POST /messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ten\r\n\r\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("head", NOT_HTTP.values(), ids=NOT_HTTP.keys())
+def test_a_head_that_is_not_http_is_a_400_problem(app_py: Served, head: bytes) -> None:
+    with app_py.connect() as connection:
+        connection.sendall(head)
+        detail = assert_problem(answer(connection), 400, "Bad Request")
+        assert "not valid HTTP/1.1" in detail
+        assert closed(connection)
+
+
 def test_a_head_trickling_in_is_408_after_header_timeout(app_py: Served) -> None:
     with app_py.connect() as connection:
         connection.sendall(b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
@@ -605,6 +624,10 @@ def test_gunicorn_workers_limit_the_head(tmp_path: Path) -> None:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
             connection.sendall(b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             assert_problem(answer(connection), 408, "Request Timeout")
+            assert closed(connection)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(NOT_HTTP["a header line without a colon"])
+            assert_problem(answer(connection), 400, "Bad Request")
             assert closed(connection)
         server.stop()
 

@@ -12,7 +12,8 @@ everywhere else); handlers import nothing from it.
   `shadow` (speed; files bound only where the spec declares a form);
 - spec_as_written: connexion's `SwaggerUIMiddleware` and the page it renders (the spec served as
   written, Swagger UI 5);
-- uvicorn_limits: uvicorn's httptools protocol (a cap on a request head's size and time);
+- uvicorn_limits: uvicorn's httptools protocol (a cap on a request head's size and time;
+  problem+json for a head it cannot parse);
 - one_write: how that protocol writes a response (head and body in one write; speed).
 """
 

@@ -1,4 +1,5 @@
-"""A cap on the size of a request's head and on the time to receive it, for uvicorn's httptools.
+"""A cap on the size of a request's head and on the time to receive it, for uvicorn's httptools;
+problem+json for a head it cannot parse.
 
 Extends uvicorn 0.55.0 `uvicorn.protocols.http.httptools_impl.HttpToolsProtocol` (httptools
 0.9.0), through uvicorn's public hook: `Config(http=...)` takes a protocol factory.
@@ -23,8 +24,11 @@ What it does:
   only the blank lines RFC 9112 section 2.2 lets a client send first) is closed silently, as
   uvicorn closes an idle keep-alive connection, because a 408 nobody asked for can be read by
   a client as the answer to the request it is about to send.
-- After a 431 or 408 the server stops sending (FIN), reads and discards what the client still
-  sends for up to LINGER_SECONDS, then closes. Closing at once with unread input makes the
+- Malformed: a request httptools cannot parse is answered `400 Bad Request` as problem+json
+  too, where uvicorn sends a text/plain 400 ("Invalid HTTP request received.") and closes at
+  once (the client's RFC 9457 parser gets no problem, and a client still sending sees a reset).
+- After a 431, 408 or 400 the server stops sending (FIN), reads and discards what the client
+  still sends for up to LINGER_SECONDS, then closes. Closing at once with unread input makes the
   kernel reset the connection, and a client still sending its head sees "connection reset"
   instead of the answer (nginx's lingering_close, for the same reason): http.client sending a
   4 MiB header got ConnectionResetError 20 times in 20 when the server closed at once, the 431
@@ -67,7 +71,7 @@ from uvicorn.server import ServerState
 
 from web.patches import one_write
 
-# After a 431 or 408, how long the client's remaining input is read and thrown away.
+# After a 431, 408 or 400, how long the client's remaining input is read and thrown away.
 LINGER_SECONDS = 2.0
 # What the request line adds to the url: the method's separator and " HTTP/1.1\r\n".
 REQUEST_LINE_EXTRA = len(b"  HTTP/1.1\r\n")
@@ -103,7 +107,8 @@ class HeaderLimits:
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools connection, with a head size limit and a head timeout."""
+    """uvicorn's httptools connection, with a head size limit and a head timeout, and
+    problem+json for a head it cannot parse."""
 
     def __init__(
         self,
@@ -170,9 +175,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._timer = self.loop.call_later(self.limits.timeout, self._head_timed_out)
 
     def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to what httptools cannot parse, in place of its text/plain one."""
         if self._refused:
             return  # the parser stopped because we refused the head: that answer is sent
-        super().send_400_response(msg)
+        self._refuse(400, "The request is not valid HTTP/1.1 (RFC 9112), so it was not read.")
 
     # Parser callbacks
 
