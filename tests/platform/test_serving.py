@@ -3,11 +3,13 @@ request's head is limited in size and in the time it may take to arrive."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import http.client
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -84,16 +86,44 @@ def gunicorn_serving(tmp_path: Path, **env: str) -> Iterator[Server]:
             env=environment,
             stdout=sink,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its workers in its process group, to be stopped with it
         )
     server = Server(process, f"http://127.0.0.1:{port}", output)
     try:
         server.wait_for_started_workers(int(workers))
         yield server
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        # The whole group: killed alone, the arbiter would leave its workers running (uvicorn's
+        # workers do not check that their parent is alive, as gunicorn's own workers do).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
         print(output.read_text())
+
+
+def worker_pids(server: Server) -> list[int]:
+    """The pids of the workers gunicorn has booted ("Booting worker with pid: N")."""
+    return [
+        int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", server.output.read_text())
+    ]
+
+
+def running(pid: int) -> bool:
+    """Whether a process with this pid runs (and is not a zombie awaiting its parent)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_a_server_stopped_by_the_tests_leaves_no_worker_running(tmp_path: Path) -> None:
+    with gunicorn_serving(tmp_path) as server:
+        workers = worker_pids(server)
+        assert len(workers) == 2 and all(running(pid) for pid in workers)
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in workers):
+        assert time.monotonic() < deadline, "workers outlived the server"
+        time.sleep(0.1)
 
 
 def test_sigterm_lets_an_in_flight_request_finish(settings: Settings, tmp_path: Path) -> None:
