@@ -172,6 +172,8 @@ def main() -> None:
             workers=1,
             max_header_bytes=settings.max_header_bytes,
             header_timeout=settings.header_timeout,
+            body_timeout=settings.body_timeout,
+            body_min_rate=settings.body_min_rate,
             forwarded_allow_ips=settings.forwarded_allow_ips,
             one_write="one_write" not in settings.patches_off,
         ),

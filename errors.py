@@ -50,6 +50,43 @@ class PayloadTooLarge(DomainError):
     title = "Content Too Large"
 
 
+# Where the server (web.patches.uvicorn_limits) puts, in an ASGI scope's "extensions", the
+# exception (BodyTooSlow, TrailersTooLarge) that refuses the rest of a request whose body it
+# stopped reading: the app's next read of the body raises it (web.request_context), and
+# web.problems answers it as it answers any other.
+REFUSED_KEY = "articles.refused"
+
+
+class BodyTooSlow(DomainError):
+    """The request's body arrived slower than the server reads (RFC 9110 15.5.9: 408); the rest
+    of it is never read, so the connection ends with the answer."""
+
+    status = 408
+    title = "Request Timeout"
+
+    def __init__(self, min_rate: float, timeout: float) -> None:
+        super().__init__(
+            f"The request body arrived slower than {min_rate:g} bytes a second after a grace of "
+            f"{timeout:g} s; nothing was stored.",
+            headers={"Connection": "close"},
+        )
+
+
+class TrailersTooLarge(DomainError):
+    """A chunked body's trailer fields (or its chunk framing) are over the head's size limit
+    (RFC 6585 5: 431); the rest is never read, so the connection ends with the answer."""
+
+    status = 431
+    title = "Request Header Fields Too Large"
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(
+            f"The trailer fields after the body are larger than {max_bytes} bytes, the most "
+            "this server reads; nothing was stored.",
+            headers={"Connection": "close"},
+        )
+
+
 # The header that lists what a method accepts (RFC 9110 15.5.16: Accept-Post, RFC 5789:
 # Accept-Patch); a PUT has none.
 ACCEPT_HEADERS = {"POST": "Accept-Post", "PATCH": "Accept-Patch"}

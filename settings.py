@@ -160,6 +160,10 @@ class Settings:
     # seconds of its first byte (of the connection's opening, for its first request).
     max_header_bytes: int = 32 * 1024
     header_timeout: float = 10.0
+    # A request's body: at least this many bytes a second once its first body_timeout seconds
+    # are used (Apache's mod_reqtimeout default, body=20,MinRate=500).
+    body_timeout: float = 20.0
+    body_min_rate: int = 500
     # Behind a reverse proxy, its addresses (uvicorn's forwarded_allow_ips): only then is
     # X-Forwarded-For read for the client's address.
     forwarded_allow_ips: str = ""
@@ -244,6 +248,8 @@ class Settings:
             max_message_bytes=_integer(env, "MAX_MESSAGE_BYTES", defaults.max_message_bytes),
             max_header_bytes=_at_least_one(env, "MAX_HEADER_BYTES", defaults.max_header_bytes),
             header_timeout=_seconds(env, "HEADER_TIMEOUT", defaults.header_timeout),
+            body_timeout=_seconds(env, "BODY_TIMEOUT", defaults.body_timeout),
+            body_min_rate=_at_least_one(env, "BODY_MIN_RATE", defaults.body_min_rate),
             forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "").strip(),
             auth_failure_limit=_rate(env, "AUTH_FAILURE_LIMIT", defaults.auth_failure_limit),
             auth_account_failure_limit=_rate(

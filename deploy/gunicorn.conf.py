@@ -53,6 +53,8 @@ class Worker(UvicornWorker):  # type: ignore[misc]
         _settings.workers,
         max_header_bytes=_settings.max_header_bytes,
         header_timeout=_settings.header_timeout,
+        body_timeout=_settings.body_timeout,
+        body_min_rate=_settings.body_min_rate,
         forwarded_allow_ips=_settings.forwarded_allow_ips,
         one_write="one_write" not in _settings.patches_off,
     )

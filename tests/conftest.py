@@ -148,6 +148,8 @@ def serving(settings: Settings) -> Iterator[str]:
             workers=1,
             max_header_bytes=settings.max_header_bytes,
             header_timeout=settings.header_timeout,
+            body_timeout=settings.body_timeout,
+            body_min_rate=settings.body_min_rate,
         ),
     )
     server = uvicorn.Server(config)

@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from errors import REFUSED_KEY
 from web.log_setup import REQUEST_ID, AccessLines
 from web.services import RESPONSE_HEADERS_KEY, SCOPE_KEY, Services
 
@@ -94,6 +95,9 @@ class RequestContext:
             that no part of a body is ever taken for all of it (and stored)."""
             nonlocal complete
             message = await receive()
+            refused = extensions.get(REFUSED_KEY)
+            if refused is not None:  # the server stopped reading this request's body
+                raise refused
             if message["type"] == "http.request":
                 complete = not message.get("more_body", False)
             elif message["type"] == "http.disconnect" and not complete:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.patches.uvicorn_limits import HeaderLimits
+from web.patches.uvicorn_limits import RequestLimits
 
 
 def uvicorn_options(
@@ -12,6 +12,8 @@ def uvicorn_options(
     *,
     max_header_bytes: int,
     header_timeout: float,
+    body_timeout: float,
+    body_min_rate: float,
     forwarded_allow_ips: str = "",
     one_write: bool = True,
 ) -> dict[str, Any]:
@@ -28,7 +30,8 @@ def uvicorn_options(
     one process, uvloop for several (bench/throughput.py measures both).
 
     httptools parses, with a cap on a request head's size and on the time to receive it
-    (MAX_HEADER_BYTES, HEADER_TIMEOUT: web.patches.uvicorn_limits), and a response's head and
+    (MAX_HEADER_BYTES, HEADER_TIMEOUT: web.patches.uvicorn_limits), a minimum rate for its body
+    (BODY_TIMEOUT, BODY_MIN_RATE) and its trailer fields thrown away, and a response's head and
     body sent in one write unless `one_write` is False (web.patches.one_write; PATCHES_OFF names
     it to measure what it buys); no access log (the app writes its own line per request);
     client addresses from X-Forwarded-For only when `forwarded_allow_ips` (FORWARDED_ALLOW_IPS)
@@ -36,8 +39,12 @@ def uvicorn_options(
     """
     options: dict[str, Any] = {
         "loop": "asyncio" if workers == 1 else "uvloop",
-        "http": HeaderLimits(
-            max_bytes=max_header_bytes, timeout=header_timeout, one_write=one_write
+        "http": RequestLimits(
+            max_bytes=max_header_bytes,
+            timeout=header_timeout,
+            body_timeout=body_timeout,
+            body_min_rate=body_min_rate,
+            one_write=one_write,
         ),
         "access_log": False,
         "proxy_headers": bool(forwarded_allow_ips),

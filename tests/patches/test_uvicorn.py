@@ -15,8 +15,9 @@ import pytest
 import uvicorn
 from uvicorn.server import ServerState
 
+from errors import REFUSED_KEY, BodyTooSlow
 from web.patches.one_write import FLUSH_AT, OneWrite
-from web.patches.uvicorn_limits import HeaderLimits, LimitedHttpToolsProtocol
+from web.patches.uvicorn_limits import LimitedHttpToolsProtocol, RequestLimits
 
 HTTPTOOLS_IMPL = "uvicorn.protocols.http.httptools_impl"
 
@@ -36,10 +37,20 @@ REVIEWED = {
     f"{HTTPTOOLS_IMPL}.HttpToolsProtocol.on_message_begin": "96d377fdc7c2baef",
     f"{HTTPTOOLS_IMPL}.HttpToolsProtocol.on_headers_complete": "1ea8589acfad92d8",
     f"{HTTPTOOLS_IMPL}.HttpToolsProtocol.on_message_complete": "1fbad42dc31fc01f",
+    # Adds each piece of body to the cycle's and pauses reading over HIGH_WATER_LIMIT (the
+    # body's rate is not the client's while paused), or throws it away after the response.
+    f"{HTTPTOOLS_IMPL}.HttpToolsProtocol.on_body": "dba9c32aeba35b6a",
+    "uvicorn.protocols.http.flow_control.FlowControl.pause_reading": "7c27388bb984e9ed",
+    # Sends 100 Continue on the app's first read (waiting_for_100_continue until then), and
+    # returns what came of the body whenever message_event is set: the patch sets it to make
+    # a read under way return, and web.request_context then raises the refusal.
+    f"{HTTPTOOLS_IMPL}.RequestResponseCycle.receive": "8124ae006be71184",
     # What the head's size is measured from: the url's pieces joined, each header kept.
     f"{HTTPTOOLS_IMPL}.HttpToolsProtocol.on_url": "37be44e962b04ca8",
     # 0.55.0 strips a value's trailing whitespace (RFC 9110 5.5): _head_size counts a head
-    # without optional whitespace, as before; bytes read are counted as they come.
+    # without optional whitespace, as before; bytes read are counted as they come. It appends
+    # every field to the scope's headers, trailer fields too: the patch passes it head fields
+    # only.
     f"{HTTPTOOLS_IMPL}.HttpToolsProtocol.on_header": "1e86ebb6cea0458c",
     # Returns None: asyncio closes a lingering connection when the client closes its side.
     f"{HTTPTOOLS_IMPL}.HttpToolsProtocol.eof_received": "5652627579a02369",
@@ -121,6 +132,22 @@ def test_httptools_keeps_a_header_until_it_is_complete() -> None:
     assert events.seen == ["message begin", "header X-Huge", "headers complete", "message complete"]
 
 
+def test_httptools_gives_trailer_fields_to_on_header_after_the_head() -> None:
+    # Why on_header must tell a trailer field from a header field: the same callback gets both.
+    events = Events()
+    parser = httptools.HttpRequestParser(events)
+    parser.feed_data(
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\nX-Trailer: t\r\n\r\n"
+    )
+    assert events.seen == [
+        "message begin",
+        "header Transfer-Encoding",
+        "headers complete",
+        "header X-Trailer",
+        "message complete",
+    ]
+
+
 def test_blank_lines_before_a_request_start_no_message() -> None:
     events = Events()
     parser = httptools.HttpRequestParser(events)
@@ -186,7 +213,7 @@ class Transport:
         pass
 
 
-def connection(limits: HeaderLimits, app: Any) -> tuple[LimitedHttpToolsProtocol, Transport]:
+def connection(limits: RequestLimits, app: Any) -> tuple[LimitedHttpToolsProtocol, Transport]:
     """A connection of the patched protocol to `app`, made on the running loop."""
     config = uvicorn.Config(app, http=limits, log_level="warning")
     config.load()
@@ -216,7 +243,7 @@ GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 def test_a_huge_pipelined_head_lets_the_response_before_it_finish() -> None:
     async def scenario() -> Transport:
         release = asyncio.Event()
-        protocol, transport = connection(HeaderLimits(1000, 10), responder(release))
+        protocol, transport = connection(RequestLimits(1000, 10), responder(release))
         protocol.data_received(GET + b"GET / HTTP/1.1\r\nX-Huge: " + b"a" * 2000)
         protocol.data_received(b"a" * 2000)  # over the limit: refused, nothing written yet
         protocol.data_received(b"a" * 2000)  # not parsed
@@ -237,7 +264,7 @@ def test_a_body_read_with_the_next_head_is_not_counted_as_that_head() -> None:
     async def scenario() -> Transport:
         release = asyncio.Event()
         release.set()
-        protocol, transport = connection(HeaderLimits(1000, 10), responder(release))
+        protocol, transport = connection(RequestLimits(1000, 10), responder(release))
         body = b"b" * 5000
         post = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + body
         protocol.data_received(post + GET[:10])  # one read: a request, then a head begun
@@ -250,7 +277,7 @@ def test_a_body_read_with_the_next_head_is_not_counted_as_that_head() -> None:
     assert not transport.closed
 
 
-def answer(limits: HeaderLimits, request: bytes = GET) -> Transport:
+def answer(limits: RequestLimits, request: bytes = GET) -> Transport:
     """What a connection with these limits writes in answer to `request`."""
 
     async def scenario() -> Transport:
@@ -268,17 +295,17 @@ RESPONSE = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 
 
 def test_a_response_leaves_in_one_write() -> None:
-    transport = answer(HeaderLimits(1000, 10))
+    transport = answer(RequestLimits(1000, 10))
     assert transport.written == RESPONSE
     assert transport.writes == 1
     # Without web.patches.one_write (PATCHES_OFF=one_write): uvicorn's head, then its body.
-    transport = answer(HeaderLimits(1000, 10, one_write=False))
+    transport = answer(RequestLimits(1000, 10, one_write=False))
     assert transport.written == RESPONSE
     assert transport.writes == 2
 
 
 def test_pipelined_responses_leave_in_order() -> None:
-    transport = answer(HeaderLimits(1000, 10), GET * 3)
+    transport = answer(RequestLimits(1000, 10), GET * 3)
     assert transport.written == RESPONSE * 3
 
 
@@ -331,3 +358,94 @@ def test_closing_or_ending_sends_what_is_pending_first_and_abort_drops_it() -> N
         assert transport.written == b""
 
     asyncio.run(scenario())
+
+
+def late_reader(delay: float) -> Any:
+    """An ASGI app that reads its request's body only after `delay` seconds, then answers 200
+    with the body's size."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.sleep(delay)
+        size = 0
+        while True:
+            message = await receive()
+            size += len(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = str(size).encode()
+        headers = [(b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+# A body must come at a billion bytes a second after 0.1 s: any time counted against the
+# client beyond that is a refusal.
+STRICT = RequestLimits(100_000, 10, body_timeout=0.1, body_min_rate=1e9)
+
+
+async def until(condition: Any) -> None:
+    for _ in range(2000):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("never")
+
+
+def test_time_the_app_leaves_a_body_unread_is_not_the_clients() -> None:
+    async def scenario() -> Transport:
+        protocol, transport = connection(STRICT, late_reader(0.5))
+        head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+        protocol.data_received(head + b"b" * 70_000)  # over HIGH_WATER_LIMIT: reading paused
+        assert protocol.flow.read_paused
+        await until(lambda: not protocol.flow.read_paused)  # the app reads, after 0.5 s
+        protocol.data_received(b"b" * 30_000)
+        await until(lambda: transport.written)
+        return transport
+
+    transport = asyncio.run(scenario())
+    assert transport.written.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert transport.written.endswith(b"\r\n\r\n100000")
+
+
+def test_time_before_100_continue_is_not_the_clients() -> None:
+    async def scenario() -> Transport:
+        protocol, transport = connection(STRICT, late_reader(0.5))
+        protocol.data_received(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+        )
+        # The client waits for 100 Continue, which the app's first read sends, after 0.5 s.
+        await until(lambda: b"100 Continue" in transport.written)
+        protocol.data_received(b"hello")
+        await until(lambda: b"200 OK" in transport.written)
+        return transport
+
+    transport = asyncio.run(scenario())
+    assert transport.written.endswith(b"\r\n\r\n5")
+
+
+def test_a_body_slower_than_the_rate_is_refused_to_the_app() -> None:
+    async def scenario() -> tuple[LimitedHttpToolsProtocol, dict[str, Any]]:
+        scopes: list[dict[str, Any]] = []
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            scopes.append(scope)
+            while (await receive())["more_body"]:  # returns when the server stops reading
+                if REFUSED_KEY in scope.get("extensions", {}):
+                    return  # as web.request_context raises it
+
+        protocol, _transport = connection(STRICT, app)
+        head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"
+        protocol.data_received(head + b"b")
+        await until(lambda: scopes and REFUSED_KEY in scopes[0].get("extensions", {}))
+        protocol.data_received(b"b" * 9)  # thrown away: the body is never complete
+        return protocol, scopes[0]
+
+    protocol, scope = asyncio.run(scenario())
+    refusal = scope["extensions"][REFUSED_KEY]
+    assert isinstance(refusal, BodyTooSlow)
+    assert refusal.headers == {"Connection": "close"}
+    assert protocol.cycle is not None
+    assert not protocol.cycle.keep_alive
+    assert protocol.cycle.more_body

@@ -307,12 +307,18 @@ ARBITER = """
 import runpy, sys
 config = runpy.run_path("deploy/gunicorn.conf.py")
 from web.serving import uvicorn_options
-from web.patches.uvicorn_limits import HeaderLimits
+from web.patches.uvicorn_limits import RequestLimits
 print("connexion" in sys.modules)
 print("prometheus_client" in sys.modules)
 kwargs = config["Worker"].CONFIG_KWARGS
-print(kwargs == uvicorn_options(config["workers"], max_header_bytes=1000, header_timeout=2.5))
-print(config["workers"], kwargs["loop"], kwargs["http"] == HeaderLimits(1000, 2.5))
+print(kwargs == uvicorn_options(
+    config["workers"],
+    max_header_bytes=1000,
+    header_timeout=2.5,
+    body_timeout=3.5,
+    body_min_rate=100,
+))
+print(config["workers"], kwargs["loop"], kwargs["http"] == RequestLimits(1000, 2.5, 3.5, 100))
 """
 
 
@@ -329,6 +335,8 @@ def test_the_arbiter_imports_connexion_once_for_every_worker(
             "WORKERS": workers,
             "MAX_HEADER_BYTES": "1000",
             "HEADER_TIMEOUT": "2.5",
+            "BODY_TIMEOUT": "3.5",
+            "BODY_MIN_RATE": "100",
         },
         capture_output=True,
         text=True,
@@ -336,7 +344,7 @@ def test_the_arbiter_imports_connexion_once_for_every_worker(
     )
     # Workers fork with connexion imported, with web.serving's settings:
     # several processes on one socket accept as libuv does (web.serving.uvicorn_options), and
-    # each connection has the head limits of the settings (web.patches.uvicorn_limits); not
+    # each connection has the request limits of the settings (web.patches.uvicorn_limits); not
     # prometheus_client, which each worker imports after on_starting set its multiprocess mode.
     assert done.stdout.split() == ["True", "False", "True", workers, loop, "True"]
 
@@ -382,6 +390,9 @@ def test_production_refuses_several_workers_that_cannot_share_failed_logins(
 # (web.patches.uvicorn_limits).
 HEAD_LIMIT = 20_000  # not the default (32 KiB): the setting reaches the server
 HEAD_TIMEOUT = 1.0
+# A request's body: at least BODY_MIN_RATE bytes a second once BODY_TIMEOUT seconds are used.
+BODY_TIMEOUT = 1.0
+BODY_RATE = 1000
 # Far above what a refused head may hold (the limit plus a read or two, well under 1 MiB), far
 # below what buffering it did: a 64 MiB header grew the server by 92 MiB (and took 8.6 s).
 RSS_GROWTH_KIB = 24 * 1024
@@ -429,6 +440,8 @@ def app_py(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "PORT": str(port),
         "MAX_HEADER_BYTES": str(HEAD_LIMIT),
         "HEADER_TIMEOUT": str(HEAD_TIMEOUT),
+        "BODY_TIMEOUT": str(BODY_TIMEOUT),
+        "BODY_MIN_RATE": str(BODY_RATE),
         "PASSWORD_HASH_TIME_COST": "1",
         "PASSWORD_HASH_MEMORY_KIB": "1024",
     }
@@ -642,6 +655,105 @@ def test_a_large_body_sent_with_its_head_is_not_part_of_the_head(app_py: Served)
     assert json.loads(receipt)["size"] == len(body)
 
 
+def stored_messages(app_py: Served) -> list[dict[str, object]]:
+    listed = httpx.get(f"http://127.0.0.1:{app_py.port}/messages?limit=100", timeout=10)
+    assert listed.status_code == 200
+    items: list[dict[str, object]] = listed.json()["items"]
+    return items
+
+
+def post_head(length: int | None) -> bytes:
+    """A POST /messages head for a text body of `length` bytes, or a chunked one (None)."""
+    framing = "Transfer-Encoding: chunked" if length is None else f"Content-Length: {length}"
+    return (
+        "POST /messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+        f"Accept: application/json\r\n{framing}\r\n\r\n"
+    ).encode()
+
+
+def in_pieces(body: bytes, size: int, every: float, chunked: bool) -> Iterator[bytes]:
+    """`body` in pieces of `size` bytes, one every `every` seconds (each a chunk if `chunked`,
+    then the last chunk)."""
+    for start in range(0, len(body), size):
+        time.sleep(every)
+        piece = body[start : start + size]
+        yield b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece
+    if chunked:
+        yield b"0\r\n\r\n"
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["Content-Length", "chunked"])
+def test_a_body_trickling_in_is_408_and_nothing_is_stored(app_py: Served, chunked: bool) -> None:
+    before = stored_messages(app_py)
+    body = b"x" * 40  # 5 bytes a second: 8 s to send it all, where the rate allows ~1 s
+    with app_py.connect() as connection:
+        connection.sendall(post_head(None if chunked else len(body)))
+        pieces = in_pieces(body, 1, 0.2, chunked)
+        send_until_answered(connection, pieces)
+        assert next(pieces, None) is not None, "answered only once the whole body was sent"
+        detail = assert_problem(answer(connection), 408, "Request Timeout")
+        assert f"slower than {BODY_RATE} bytes a second" in detail
+        assert closed(connection)
+    assert stored_messages(app_py) == before
+
+
+def test_a_slow_body_at_the_minimum_rate_is_stored(app_py: Served) -> None:
+    # 3,000 bytes over 3 s, three times BODY_TIMEOUT: each piece earns the time it takes.
+    body = b"y" * 3000
+    with app_py.connect() as connection:
+        connection.sendall(post_head(len(body)))
+        for piece in in_pieces(body, 250, 0.25, chunked=False):
+            connection.sendall(piece)
+        status, _, receipt = answer(connection)
+    assert status == 201, receipt
+    assert json.loads(receipt)["size"] == len(body)
+
+
+def test_a_body_nobody_reads_is_not_kept_open_by_a_trickle(app_py: Served) -> None:
+    with app_py.connect() as connection:
+        connection.sendall(post_head(100 << 20) + b"x")  # over the cap: 413 before it is read
+        status, _, _ = answer(connection)
+        assert status == 413
+        # uvicorn throws the rest of the body away as it comes, for as long as it comes: the
+        # body's rate (or, when shorter, HEADER_TIMEOUT after the answer) ends the connection.
+        send_until_answered(connection, in_pieces(b"x" * 40, 1, 0.2, chunked=False))
+        assert closed(connection)
+
+
+def test_trailer_fields_are_not_taken_as_header_fields(app_py: Served) -> None:
+    with app_py.connect() as connection:
+        connection.sendall(
+            post_head(None)
+            + b"6\r\nhello!\r\n0\r\n"
+            + b"Content-Type: application/xml\r\nX-Request-ID: from-the-trailer\r\n\r\n"
+        )
+        status, headers, receipt = answer(connection)
+    # uvicorn added them to the request's header fields: a 415 for "text/plain,application/xml"
+    # and the trailer's request id on the answer.
+    assert status == 201, receipt
+    assert headers["x-request-id"] != "from-the-trailer"
+    stored = json.loads(receipt)
+    assert (stored["media_type"], stored["size"]) == ("text/plain", 6)
+
+
+def test_trailer_fields_over_the_limit_are_431_and_never_buffered(app_py: Served) -> None:
+    before = stored_messages(app_py)
+    rss = app_py.rss_kib()
+
+    def a_huge_trailer() -> Iterator[bytes]:
+        yield post_head(None) + b"6\r\nhello!\r\n0\r\nX-Huge: "
+        for _ in range(64 * 16):
+            yield b"a" * (64 * 1024)
+
+    with app_py.connect() as connection:
+        send_until_answered(connection, a_huge_trailer())
+        detail = assert_problem(answer(connection), 431, "Request Header Fields Too Large")
+        assert f"{HEAD_LIMIT} bytes" in detail
+        assert closed(connection)
+    assert app_py.rss_kib() - rss < RSS_GROWTH_KIB
+    assert stored_messages(app_py) == before
+
+
 def test_gunicorn_workers_limit_the_head(tmp_path: Path) -> None:
     # Two workers, as in production: uvloop's transports rather than asyncio's.
     with gunicorn_serving(tmp_path, HEADER_TIMEOUT=str(HEAD_TIMEOUT)) as server:
@@ -665,8 +777,17 @@ def test_gunicorn_workers_limit_the_head(tmp_path: Path) -> None:
 def test_the_head_limits_are_settings() -> None:
     defaults = Settings.from_env({})
     assert (defaults.max_header_bytes, defaults.header_timeout) == (32 * 1024, 10.0)
-    chosen = Settings.from_env({"MAX_HEADER_BYTES": "8192", "HEADER_TIMEOUT": "2.5"})
+    assert (defaults.body_timeout, defaults.body_min_rate) == (20.0, 500)
+    chosen = Settings.from_env(
+        {
+            "MAX_HEADER_BYTES": "8192",
+            "HEADER_TIMEOUT": "2.5",
+            "BODY_TIMEOUT": "7.5",
+            "BODY_MIN_RATE": "64",
+        }
+    )
     assert (chosen.max_header_bytes, chosen.header_timeout) == (8192, 2.5)
+    assert (chosen.body_timeout, chosen.body_min_rate) == (7.5, 64)
 
 
 @pytest.mark.parametrize(
@@ -680,6 +801,10 @@ def test_the_head_limits_are_settings() -> None:
         ("HEADER_TIMEOUT", "-1"),
         ("HEADER_TIMEOUT", "nan"),
         ("HEADER_TIMEOUT", "inf"),
+        ("BODY_TIMEOUT", "0"),
+        ("BODY_TIMEOUT", "later"),
+        ("BODY_MIN_RATE", "0"),
+        ("BODY_MIN_RATE", "fast"),
     ],
 )
 def test_a_malformed_head_limit_is_a_settings_error(name: str, value: str) -> None:

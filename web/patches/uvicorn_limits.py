@@ -1,5 +1,6 @@
-"""A cap on the size of a request's head and on the time to receive it, for uvicorn's httptools;
-problem+json for a head it cannot parse.
+"""A cap on the size of a request's head and on the time to receive it, a minimum rate for its
+body, trailer fields kept out of its header fields, for uvicorn's httptools; problem+json for a
+head it cannot parse.
 
 Extends uvicorn 0.55.0 `uvicorn.protocols.http.httptools_impl.HttpToolsProtocol` (httptools
 0.9.0), through uvicorn's public hook: `Config(http=...)` takes a protocol factory.
@@ -10,7 +11,14 @@ unmerged; only the h11 protocol has `h11_max_incomplete_event_size`). httptools 
 field in memory until it is complete, concatenating it piece by piece, so a 128 MiB header was
 accepted after 21 s (+256 MB RSS), four 64 MiB headers at once slowed GET /hello on that server
 to 1.8 s, and a client sending a head a byte at a time was never timed out: uvicorn's
-`timeout_keep_alive` only runs between requests, and any byte resets it.
+`timeout_keep_alive` only runs between requests, and any byte resets it. Nor has it any timeout
+on a body: a POST announcing `Content-Length: 1000` and sending a byte every 10 s held its
+connection and its request for as long as the client liked (the app's read of the body waits with
+no end). And httptools gives a chunked body's trailer fields to the same `on_header` callback as
+the head's, which uvicorn appends to the request's header fields: a trailer `Content-Type: x` made
+a valid POST a 415, a trailer `X-Request-ID` replaced the client's own, and trailer bytes were held
+without limit. No uvicorn issue covers either (Kludex/uvicorn#1596 and PR #2908 are about sending
+trailers, not receiving them).
 
 What it does:
 - Size: a head (request line, header lines, blank line) over `max_bytes` is answered
@@ -24,6 +32,19 @@ What it does:
   only the blank lines RFC 9112 section 2.2 lets a client send first) is closed silently, as
   uvicorn closes an idle keep-alive connection, because a 408 nobody asked for can be read by
   a client as the answer to the request it is about to send.
+- Body: once a request's head is in, its body must arrive at `body_min_rate` bytes a second
+  after a grace of `body_timeout` seconds (the deadline is start + body_timeout + bytes /
+  body_min_rate: Apache's mod_reqtimeout `body=20,MinRate=500`, the same defaults). Time the
+  server keeps the client waiting does not count: reading paused by flow control because the app
+  has not yet taken what came, or a `100 Continue` not yet sent. A body too slow is never read
+  further: the app's next read of it raises errors.BodyTooSlow (web.request_context), which
+  web.problems answers 408 with `Connection: close`, logged and counted like any answer; an app
+  that already answered has its connection closed after the answer.
+- Trailers: a chunked body's trailer fields are thrown away (RFC 9110 section 6.5.1: a recipient
+  must not merge them into the header section; the app gets none, as the ASGI spec has no place
+  for them). The bytes between two pieces of body (chunk framing, trailer fields) are counted,
+  and over `max_bytes` the request is refused as a slow body is, with errors.TrailersTooLarge:
+  431.
 - Malformed: a request httptools cannot parse is answered `400 Bad Request` as problem+json
   too, where uvicorn sends a text/plain 400 ("Invalid HTTP request received.") and closes at
   once (the client's RFC 9457 parser gets no problem, and a client still sending sees a reset).
@@ -50,11 +71,14 @@ protocol (A) against uvicorn's plain "httptools" (B):
            B 1880 / 1877 / 1617 req/s, p99 68 / 83 / 352 ms, CPU 398 / 401 / 421 us a request
 Means: set 1 A 2684 vs B 2764 req/s (-3%), set 2 A 1799 vs B 1791 (+0.5%): within the noise
 (one server's own runs spread by 15-60%). Gain: a 64 MiB header is refused after ~3 MB has been
-sent, in 5-15 ms, the server growing by ~0.2 MB (four at once: ~0.3 MB).
+sent, in 5-15 ms, the server growing by ~0.2 MB (four at once: ~0.3 MB). The body's rate and the
+trailers' bound add a counter and, for a body not in the head's read, one timer a request: see
+bench/RESULTS.md (2026-12-06) for POST /messages served before and after.
 
-Delete this module when uvicorn's httptools protocol gets a header size limit and a header
-timeout of its own: set those in web.serving.uvicorn_options instead, and drop the fingerprints
-in tests/patches/test_uvicorn.py.
+Delete this module when uvicorn's httptools protocol gets a header size limit, a header timeout,
+a body timeout and trailers kept apart of its own: set those in web.serving.uvicorn_options
+instead, and drop the fingerprints in tests/patches/test_uvicorn.py. Each part can go alone
+(on_header for trailers, _body_read/_body_check for the body, the rest for the head).
 """
 
 from __future__ import annotations
@@ -63,12 +87,13 @@ import asyncio
 import http
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from errors import REFUSED_KEY, BodyTooSlow, TrailersTooLarge
 from web.patches import one_write
 
 # After a 431, 408 or 400, how long the client's remaining input is read and thrown away.
@@ -85,7 +110,7 @@ class HeadTooLarge(Exception):
 
 
 @dataclass(frozen=True)
-class HeaderLimits:
+class RequestLimits:
     """uvicorn's `http` setting: a factory of connections with these limits.
 
     A value rather than a class made for each setting: gunicorn's Worker.CONFIG_KWARGS compares
@@ -94,6 +119,10 @@ class HeaderLimits:
 
     max_bytes: int
     timeout: float
+    # A body must arrive at `body_min_rate` bytes a second once `body_timeout` seconds are used
+    # (Apache's mod_reqtimeout, `body=20,MinRate=500`).
+    body_timeout: float = 20.0
+    body_min_rate: float = 500.0
     one_write: bool = True  # a response's head and body in one write (web.patches.one_write)
 
     def __call__(
@@ -107,8 +136,8 @@ class HeaderLimits:
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools connection, with a head size limit and a head timeout, and
-    problem+json for a head it cannot parse."""
+    """uvicorn's httptools connection, with a head size limit and a head timeout, a body's
+    minimum rate, trailer fields thrown away, and problem+json for a head it cannot parse."""
 
     def __init__(
         self,
@@ -117,7 +146,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         app_state: dict[str, Any],
         _loop: asyncio.AbstractEventLoop | None = None,
         *,
-        limits: HeaderLimits,
+        limits: RequestLimits,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.limits = limits
@@ -134,6 +163,16 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_fits = False
         self._read_bytes = 0
         self._refused = False
+        # The body of the message being received: when its clock started (the loop's time),
+        # the bytes of it received, and the timer that checks it keeps the minimum rate.
+        self._body_started = 0.0
+        self._body_bytes = 0
+        self._body_timer: asyncio.TimerHandle | None = None
+        # A check found the server keeping the client waiting: the allowance starts again.
+        self._body_held = False
+        # Bytes received since the last piece of body: chunk framing and trailer fields.
+        self._between_body_bytes = 0
+        self._read_had_body = False
 
     # The connection
 
@@ -145,16 +184,21 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timer()
+        self._cancel_body_timer()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return  # answered and closing: what the client still sends is thrown away
+        in_body = self._in_message and not self._in_head
         self._read_starts_a_head = not self._in_message
         self._read_bytes = len(data)
+        self._read_had_body = False
         super().data_received(data)
         if self._refused:
             return
+        if self._in_message and not self._in_head:
+            self._body_read(len(data) if in_body else 0)
         if self._in_head:
             self._head_fits = False
             # The whole read belonged to the head, unless the head began after the end of
@@ -190,6 +234,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_began_mid_read = not self._read_starts_a_head
         self._read_starts_a_head = False
 
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._in_head:
+            super().on_header(name, value)
+        # Else a trailer field of a chunked body: thrown away. uvicorn would append it to the
+        # request's header fields (its scope's "headers", which the app reads later), so that a
+        # trailer could add to or override what the head said (RFC 9110 section 6.5.1: a
+        # recipient must not merge a trailer into the header section).
+
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._cancel_timer()
@@ -197,9 +249,19 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse_too_large()
             raise HeadTooLarge  # stops the parser; uvicorn then calls send_400_response
         super().on_headers_complete()
+        self._body_started = self.loop.time()
+        self._body_bytes = 0
+        self._between_body_bytes = 0
+        self._body_held = False
+
+    def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        self._read_had_body = True
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._in_message = False
+        self._cancel_body_timer()
         super().on_message_complete()
 
     def _head_size(self) -> int:
@@ -208,6 +270,75 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         for name, value in self.headers:
             size += len(name) + len(value) + HEADER_LINE_EXTRA
         return size
+
+    # The body
+
+    def _body_read(self, size: int) -> None:
+        """After a read that left a message's body incomplete: `size` bytes of it, all read
+        after the head. Counts what was not body (chunk framing, trailer fields) since the last
+        piece of body, and starts the body's rate check."""
+        if self._read_had_body:
+            self._between_body_bytes = 0
+        else:
+            # httptools keeps a trailer field in memory until it is complete, as it does a
+            # header field: what may be a trailer is counted as a head is.
+            self._between_body_bytes += size
+            if self._between_body_bytes > self.limits.max_bytes:
+                self.logger.warning("Trailer fields over %d bytes: 431.", self.limits.max_bytes)
+                self._refuse_body(TrailersTooLarge(self.limits.max_bytes))
+                return
+        if self._body_timer is None:
+            self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_check)
+
+    def _body_check(self) -> None:
+        """The body's minimum rate: `body_timeout` seconds, plus a second for every
+        `body_min_rate` bytes received. Time the server keeps the client waiting (reading paused
+        by flow control while the app has not taken what came, a 100 Continue not yet sent)
+        does not count: a check that finds it so looks again `body_timeout` later, and the
+        first check after it ends gives the client a whole `body_timeout` again from then (the
+        end itself happens inside uvicorn's RequestResponseCycle.receive, unseen)."""
+        self._body_timer = None
+        if self.transport.is_closing() or not self._in_message or self._in_head:
+            return
+        limits = self.limits
+        now = self.loop.time()
+        earned = self._body_bytes / limits.body_min_rate
+        cycle = self.cycle
+        held = self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue)
+        if held or self._body_held:
+            self._body_held = held
+            self._body_started = now - earned
+            self._body_timer = self.loop.call_later(limits.body_timeout, self._body_check)
+            return
+        deadline = self._body_started + limits.body_timeout + earned
+        if now < deadline:
+            self._body_timer = self.loop.call_later(deadline - now, self._body_check)
+            return
+        self.logger.warning(
+            "Request body slower than %g bytes a second: 408.", limits.body_min_rate
+        )
+        self._refuse_body(BodyTooSlow(limits.body_min_rate, limits.body_timeout))
+
+    def _refuse_body(self, refusal: Exception) -> None:
+        """Read nothing more of this message. An app still to answer gets `refusal` on its next
+        read of the body, and answers it (with `Connection: close`); an answer under way ends
+        the connection when sent; after an answer, the connection is closed."""
+        self._refused = True
+        self._cancel_body_timer()
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:
+            self._linger()
+            return
+        cycle.keep_alive = False
+        if not cycle.response_started:
+            scope = cast("dict[str, Any]", cycle.scope)  # uvicorn types extensions' values
+            scope.setdefault("extensions", {})[REFUSED_KEY] = refusal
+            cycle.message_event.set()  # a read of the body under way returns now
+
+    def _cancel_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
 
     # Refusals
 
@@ -267,6 +398,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             ]
         )
         self.transport.write(b"".join(content))
+        self._linger()
+
+    def _linger(self) -> None:
+        """Stop sending, read and throw away what the client still sends, then close."""
+        self._cancel_timer()
         if self.transport.can_write_eof():
             self.transport.write_eof()
             self._timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
