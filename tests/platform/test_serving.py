@@ -126,6 +126,24 @@ def test_a_server_stopped_by_the_tests_leaves_no_worker_running(tmp_path: Path) 
         time.sleep(0.1)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_stop_and_free_the_port_when_the_arbiter_is_killed(tmp_path: Path) -> None:
+    """An arbiter killed with SIGKILL (the OOM killer, `kill -9`) signals nobody: its workers
+    must notice by themselves, or they serve on, holding the port a new gunicorn needs."""
+    with gunicorn_serving(tmp_path) as server:
+        workers = worker_pids(server)
+        assert len(workers) == 2 and all(running(pid) for pid in workers)
+        assert httpx.get(f"{server.base}/livez").status_code == 200
+        server.process.kill()  # the arbiter alone; its workers are in its process group
+        server.process.wait()
+        deadline = time.monotonic() + 10
+        while any(running(pid) for pid in workers):
+            assert time.monotonic() < deadline, "workers outlived the arbiter"
+            time.sleep(0.1)
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{server.base}/livez", timeout=5)
+
+
 def test_sigterm_lets_an_in_flight_request_finish(settings: Settings, tmp_path: Path) -> None:
     with gunicorn_serving(tmp_path, DATABASE_URL=settings.database_url) as server:
         sent_half = threading.Event()
@@ -269,13 +287,13 @@ def test_cors_allows_the_configured_origins(settings: Settings) -> None:
 
 
 GC_STATES = """
-import gc, runpy
+import gc, os, runpy, types
 seen = []
 config = runpy.run_path("deploy/gunicorn.conf.py")
 seen.append(gc.isenabled())  # while the arbiter starts
 config["when_ready"](None)
 seen.append(gc.isenabled())  # the arbiter, serving
-config["post_fork"](None, None)
+config["post_fork"](None, types.SimpleNamespace(ppid=os.getppid()))  # this process, a worker
 seen.append(gc.isenabled())  # a worker, starting
 print(seen)
 """
