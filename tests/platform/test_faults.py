@@ -287,19 +287,24 @@ LOCK_HOLDER = (
 )
 
 
+def sqlite_settings(tmp_path: Path, database: Path, database_timeout: float) -> Settings:
+    """A service on its own SQLite file, with fast password hashes."""
+    return Settings(
+        database_url=f"sqlite:///{database}",
+        log_file=str(tmp_path / "app.log"),
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
+        database_timeout=database_timeout,
+    )
+
+
 def test_a_sqlite_write_turn_another_process_keeps_gives_503_in_bounded_time(
     tmp_path: Path,
 ) -> None:
     """A write waits for another process's turn at most the database timeout, then gets a 503
     that stores nothing; reads go on meanwhile, and writes work again once the turn is free."""
     database = tmp_path / "data" / "app.db"
-    settings = Settings(
-        database_url=f"sqlite:///{database}",
-        log_file=str(tmp_path / "app.log"),
-        password_hash_time_cost=1,
-        password_hash_memory_kib=1024,
-        database_timeout=1.0,
-    )
+    settings = sqlite_settings(tmp_path, database, database_timeout=1.0)
     with serving(settings) as base:
         assert (
             answered_within(base, "POST", "/messages", content=b"before", headers=TEXT).status_code
@@ -351,13 +356,7 @@ def test_a_write_kept_waiting_by_another_writer_never_stops_other_requests(
     answers everything else at once: a write waits for its lock in a thread, never on the
     event loop (an inline write was tried and measured slower; see bench/RESULTS.md)."""
     database = tmp_path / "data" / "app.db"
-    settings = Settings(
-        database_url=f"sqlite:///{database}",
-        log_file=str(tmp_path / "app.log"),
-        password_hash_time_cost=1,
-        password_hash_memory_kib=1024,
-        database_timeout=3.0,
-    )
+    settings = sqlite_settings(tmp_path, database, database_timeout=3.0)
     with serving(settings) as base:
         assert answered_within(base, "GET", "/messages").status_code == 200  # migrated
         held = database if holder_code is SQLITE_WRITER else Path(f"{database}-writer.lock")
