@@ -174,6 +174,7 @@ def main() -> None:
             header_timeout=settings.header_timeout,
             body_timeout=settings.body_timeout,
             body_min_rate=settings.body_min_rate,
+            shutdown_timeout=settings.shutdown_timeout,
             forwarded_allow_ips=settings.forwarded_allow_ips,
             one_write="one_write" not in settings.patches_off,
         ),

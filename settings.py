@@ -164,6 +164,9 @@ class Settings:
     # are used (Apache's mod_reqtimeout default, body=20,MinRate=500).
     body_timeout: float = 20.0
     body_min_rate: int = 500
+    # After SIGTERM: how long what is under way may take before it is cancelled and the process
+    # exits (uvicorn's timeout_graceful_shutdown; under gunicorn, its graceful_timeout is 5 s more).
+    shutdown_timeout: float = 30.0
     # Behind a reverse proxy, its addresses (uvicorn's forwarded_allow_ips): only then is
     # X-Forwarded-For read for the client's address.
     forwarded_allow_ips: str = ""
@@ -250,6 +253,7 @@ class Settings:
             header_timeout=_seconds(env, "HEADER_TIMEOUT", defaults.header_timeout),
             body_timeout=_seconds(env, "BODY_TIMEOUT", defaults.body_timeout),
             body_min_rate=_at_least_one(env, "BODY_MIN_RATE", defaults.body_min_rate),
+            shutdown_timeout=_seconds(env, "SHUTDOWN_TIMEOUT", defaults.shutdown_timeout),
             forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "").strip(),
             auth_failure_limit=_rate(env, "AUTH_FAILURE_LIMIT", defaults.auth_failure_limit),
             auth_account_failure_limit=_rate(

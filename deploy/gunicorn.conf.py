@@ -18,6 +18,7 @@ gc.disable()
 
 import atexit
 import ctypes
+import math
 import os
 import shutil
 import signal
@@ -57,6 +58,7 @@ class Worker(UvicornWorker):  # type: ignore[misc]
         header_timeout=_settings.header_timeout,
         body_timeout=_settings.body_timeout,
         body_min_rate=_settings.body_min_rate,
+        shutdown_timeout=_settings.shutdown_timeout,
         forwarded_allow_ips=_settings.forwarded_allow_ips,
         one_write="one_write" not in _settings.patches_off,
     )
@@ -65,8 +67,9 @@ class Worker(UvicornWorker):  # type: ignore[misc]
 bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.workers
 worker_class = Worker
-# SIGTERM: stop accepting, let in-flight requests finish for up to this long, then exit.
-graceful_timeout = 30
+# SIGTERM: stop accepting, let in-flight requests finish for up to SHUTDOWN_TIMEOUT, then exit.
+# A worker cancels what is left itself (web.serving); the arbiter kills one still there 5 s on.
+graceful_timeout = math.ceil(_settings.shutdown_timeout) + 5  # gunicorn takes whole seconds
 timeout = 60
 # The app writes its own access lines (with request ids) to LOG_FILE and stderr.
 accesslog = None

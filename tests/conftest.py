@@ -150,6 +150,7 @@ def serving(settings: Settings) -> Iterator[str]:
             header_timeout=settings.header_timeout,
             body_timeout=settings.body_timeout,
             body_min_rate=settings.body_min_rate,
+            shutdown_timeout=settings.shutdown_timeout,
         ),
     )
     server = uvicorn.Server(config)

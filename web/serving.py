@@ -14,6 +14,7 @@ def uvicorn_options(
     header_timeout: float,
     body_timeout: float,
     body_min_rate: float,
+    shutdown_timeout: float,
     forwarded_allow_ips: str = "",
     one_write: bool = True,
 ) -> dict[str, Any]:
@@ -35,7 +36,8 @@ def uvicorn_options(
     body sent in one write unless `one_write` is False (web.patches.one_write; PATCHES_OFF names
     it to measure what it buys); no access log (the app writes its own line per request);
     client addresses from X-Forwarded-For only when `forwarded_allow_ips` (FORWARDED_ALLOW_IPS)
-    names the proxies to trust.
+    names the proxies to trust; after SIGTERM, what is under way gets `shutdown_timeout`
+    seconds (SHUTDOWN_TIMEOUT) before it is cancelled.
     """
     options: dict[str, Any] = {
         "loop": "asyncio" if workers == 1 else "uvloop",
@@ -47,6 +49,9 @@ def uvicorn_options(
             one_write=one_write,
         ),
         "access_log": False,
+        # Without it uvicorn waits for every connection to close, however long: a client that
+        # never reads its answers kept a SIGTERMed `python app.py` running for good.
+        "timeout_graceful_shutdown": shutdown_timeout,
         "proxy_headers": bool(forwarded_allow_ips),
     }
     if forwarded_allow_ips:

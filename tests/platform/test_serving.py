@@ -335,8 +335,10 @@ print(kwargs == uvicorn_options(
     header_timeout=2.5,
     body_timeout=3.5,
     body_min_rate=100,
+    shutdown_timeout=7.0,
 ))
 print(config["workers"], kwargs["loop"], kwargs["http"] == RequestLimits(1000, 2.5, 3.5, 100))
+print(kwargs["timeout_graceful_shutdown"], config["graceful_timeout"])
 """
 
 
@@ -355,6 +357,7 @@ def test_the_arbiter_imports_connexion_once_for_every_worker(
             "HEADER_TIMEOUT": "2.5",
             "BODY_TIMEOUT": "3.5",
             "BODY_MIN_RATE": "100",
+            "SHUTDOWN_TIMEOUT": "7",
         },
         capture_output=True,
         text=True,
@@ -363,8 +366,9 @@ def test_the_arbiter_imports_connexion_once_for_every_worker(
     # Workers fork with connexion imported, with web.serving's settings:
     # several processes on one socket accept as libuv does (web.serving.uvicorn_options), and
     # each connection has the request limits of the settings (web.patches.uvicorn_limits); not
-    # prometheus_client, which each worker imports after on_starting set its multiprocess mode.
-    assert done.stdout.split() == ["True", "False", "True", workers, loop, "True"]
+    # prometheus_client, which each worker imports after on_starting set its multiprocess mode;
+    # a worker cancels what SIGTERM left under way after SHUTDOWN_TIMEOUT, the arbiter 5 s on.
+    assert done.stdout.split() == ["True", "False", "True", workers, loop, "True", "7.0", "12"]
 
 
 @pytest.mark.parametrize(
@@ -449,7 +453,13 @@ def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="module")
 def app_py(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """`python app.py`, what `make run` serves, with the head limits above; its own SQLite file."""
-    scratch = tmp_path_factory.mktemp("app_py")
+    with app_py_serving(tmp_path_factory.mktemp("app_py")) as served:
+        yield served
+
+
+@contextmanager
+def app_py_serving(scratch: Path, **settings: str) -> Iterator[Served]:
+    """`python app.py` on a free port, with the limits above and `settings`, until it is ready."""
     port = free_port()
     env = {
         **os.environ,
@@ -462,6 +472,7 @@ def app_py(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "BODY_MIN_RATE": str(BODY_RATE),
         "PASSWORD_HASH_TIME_COST": "1",
         "PASSWORD_HASH_MEMORY_KIB": "1024",
+        **settings,
     }
     with (scratch / "server.out").open("wb") as output:
         process = subprocess.Popen(
@@ -477,6 +488,34 @@ def app_py(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             except subprocess.TimeoutExpired:
                 process.kill()
     print((scratch / "server.out").read_text(errors="replace"))
+
+
+def test_sigterm_stops_app_py_within_shutdown_timeout_while_a_client_never_reads(
+    tmp_path: Path,
+) -> None:
+    """`make run` stopped (SIGTERM, as a container's stop sends it) while a client sends
+    requests and reads none of the answers: uvicorn waited for that connection to close, for as
+    long as the client liked; now what is under way gets SHUTDOWN_TIMEOUT, then the process
+    ends."""
+    with app_py_serving(tmp_path, SHUTDOWN_TIMEOUT="1") as served:
+        greedy = socket.socket()
+        greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window, set first
+        greedy.connect(("127.0.0.1", served.port))
+        greedy.setblocking(False)
+        try:
+            with contextlib.suppress(BlockingIOError):
+                for _ in range(400):  # ~29 MB of answers (the spec), far beyond what buffers hold
+                    greedy.sendall(request_head("/openapi.json"))
+            time.sleep(1)  # the server has answered what the buffers take, and waits
+            served.process.send_signal(signal.SIGTERM)
+            try:
+                code = served.process.wait(20)
+            except subprocess.TimeoutExpired:
+                pytest.fail("app.py still runs 20 s after SIGTERM")
+            # uvicorn ends its process by the signal it caught, once it has shut down.
+            assert code == -signal.SIGTERM
+        finally:
+            greedy.close()
 
 
 def request_head(target: str = "/hello?name=x", pad: int = 0) -> bytes:
@@ -796,6 +835,8 @@ def test_the_head_limits_are_settings() -> None:
     defaults = Settings.from_env({})
     assert (defaults.max_header_bytes, defaults.header_timeout) == (32 * 1024, 10.0)
     assert (defaults.body_timeout, defaults.body_min_rate) == (20.0, 500)
+    assert defaults.shutdown_timeout == 30.0
+    assert Settings.from_env({"SHUTDOWN_TIMEOUT": "8"}).shutdown_timeout == 8.0
     chosen = Settings.from_env(
         {
             "MAX_HEADER_BYTES": "8192",
@@ -823,6 +864,8 @@ def test_the_head_limits_are_settings() -> None:
         ("BODY_TIMEOUT", "later"),
         ("BODY_MIN_RATE", "0"),
         ("BODY_MIN_RATE", "fast"),
+        ("SHUTDOWN_TIMEOUT", "0"),
+        ("SHUTDOWN_TIMEOUT", "never"),
     ],
 )
 def test_a_malformed_head_limit_is_a_settings_error(name: str, value: str) -> None:
