@@ -141,6 +141,9 @@ def _end_with_the_arbiter(arbiter: int) -> None:
     """
     if not sys.platform.startswith("linux"):
         return
+    # Until the worker sets up its own signals, SIGTERM ends it outright: the arbiter's handler,
+    # inherited with the fork, would only queue the signal for an arbiter loop that never runs.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
         errno = ctypes.get_errno()
